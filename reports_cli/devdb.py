@@ -1,0 +1,234 @@
+"""A throwaway local PostgreSQL cluster, for ``make run`` and for the test suite.
+
+The cluster lives in a directory of its own (``.reports-db/`` for ``reports dev-db``,
+a temporary directory for the tests) and is run from the PostgreSQL binaries found
+on the machine. ``initdb`` and ``pg_ctl`` refuse to run as root, so when this
+process is root the cluster belongs to, and runs as, an unprivileged OS user
+(``REPORTS_DEVDB_OS_USER``, default ``postgres``).
+
+The server listens on 127.0.0.1 only, with ``trust`` authentication: it is a
+development and test cluster, never a production one.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from reports_cli.errors import ReportsError
+
+SUPERUSER = "postgres"
+DEFAULT_DBNAME = "crm"
+DEFAULT_DIR = Path(".reports-db")
+
+
+def find_bindir() -> Path:
+    """Directory holding ``initdb``, ``pg_ctl`` and ``postgres``."""
+    candidates: list[Path] = []
+    if env := os.environ.get("REPORTS_PG_BINDIR"):
+        candidates.append(Path(env))
+    if pg_config := shutil.which("pg_config"):
+        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)
+        if out.returncode == 0 and out.stdout.strip():
+            candidates.append(Path(out.stdout.strip()))
+    candidates += [Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)]
+    if initdb := shutil.which("initdb"):
+        candidates.append(Path(initdb).parent)
+    for candidate in candidates:
+        if (candidate / "initdb").exists() and (candidate / "pg_ctl").exists():
+            return candidate
+    raise ReportsError(
+        "no PostgreSQL server binaries found (looked at REPORTS_PG_BINDIR, pg_config --bindir, "
+        "/usr/lib/postgresql/*/bin and PATH): install the server, e.g. `apt-get install postgresql`"
+    )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    initialized: bool
+    running: bool
+    port: int | None
+    url: str | None
+
+
+class Cluster:
+    """One local cluster in ``base``: ``data/`` (PGDATA), ``server.log``, ``port``."""
+
+    def __init__(self, base: Path, *, dbname: str = DEFAULT_DBNAME) -> None:
+        self.base = base.resolve()
+        self.dbname = dbname
+        self.data = self.base / "data"
+        self.logfile = self.base / "server.log"
+        self.portfile = self.base / "port"
+        self._os_user = self._pick_os_user()
+
+    # -- running commands as the cluster's owner ---------------------------------
+    @staticmethod
+    def _pick_os_user() -> str | None:
+        if os.geteuid() != 0:
+            return None
+        name = os.environ.get("REPORTS_DEVDB_OS_USER", "postgres")
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            raise ReportsError(
+                f"running as root, and the OS user {name!r} that would own the local cluster does not "
+                "exist: create it (useradd) or set REPORTS_DEVDB_OS_USER to an unprivileged user"
+            ) from None
+        return name
+
+    def _run(self, args: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
+        cmd = args
+        if self._os_user is not None:
+            runuser = shutil.which("runuser")
+            if runuser:
+                cmd = [runuser, "-u", self._os_user, "--", *args]
+            else:
+                cmd = ["su", "-s", "/bin/sh", self._os_user, "-c", subprocess.list2cmdline(args)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if check and proc.returncode != 0:
+            detail = (proc.stderr or proc.stdout).strip().splitlines()
+            reason = detail[-1] if detail else f"exit code {proc.returncode}"
+            raise ReportsError(f"{Path(args[0]).name} failed: {reason} (log: {self.logfile})")
+        return proc
+
+    def _prepare_base(self) -> None:
+        self.base.mkdir(parents=True, exist_ok=True)
+        if self._os_user is None:
+            return
+        owner = pwd.getpwnam(self._os_user)
+        os.chown(self.base, owner.pw_uid, owner.pw_gid)
+        probe = self._run(["test", "-w", str(self.base)], check=False)
+        if probe.returncode != 0:
+            raise ReportsError(
+                f"the OS user {self._os_user!r} cannot write {self.base} (a parent directory is not "
+                "traversable): put the project in a directory that user can reach"
+            )
+
+    # -- lifecycle ---------------------------------------------------------------
+    @property
+    def initialized(self) -> bool:
+        return (self.data / "PG_VERSION").exists()
+
+    def init(self) -> None:
+        if self.initialized:
+            return
+        bindir = find_bindir()
+        self._prepare_base()
+        self._run(
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                SUPERUSER,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ]
+        )
+
+    def running(self) -> bool:
+        if not self.initialized:
+            return False
+        proc = self._run([str(find_bindir() / "pg_ctl"), "-D", str(self.data), "status"], check=False)
+        return proc.returncode == 0
+
+    def port(self) -> int | None:
+        try:
+            return int(self.portfile.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def start(self, *, extra_options: tuple[str, ...] = ()) -> str:
+        """Initialise if needed, start if stopped, make sure the database exists; return its URL."""
+        self.init()
+        if not self.running():
+            port = self.port()
+            if port is None or not _port_is_free(port):
+                port = free_port()
+            self.portfile.write_text(f"{port}\n")
+            options = [
+                f"-p {port}",
+                "-c listen_addresses=127.0.0.1",
+                f"-k {self.base}",
+                "-c fsync=off",
+                "-c full_page_writes=off",
+                "-c synchronous_commit=off",
+                *extra_options,
+            ]
+            self._run(
+                [
+                    str(find_bindir() / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-l",
+                    str(self.logfile),
+                    "-o",
+                    " ".join(options),
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ]
+            )
+        self._ensure_database()
+        return self.url()
+
+    def stop(self) -> bool:
+        """Stop the server if it runs; True when it was running."""
+        if not self.running():
+            return False
+        self._run([str(find_bindir() / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"])
+        return True
+
+    def destroy(self) -> None:
+        """Stop the server and delete the cluster's directory."""
+        self.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+    def status(self) -> ClusterStatus:
+        running = self.running()
+        return ClusterStatus(self.initialized, running, self.port(), self.url() if running else None)
+
+    # -- connections ---------------------------------------------------------------
+    def url(self, dbname: str | None = None, *, search_path: str | None = "reports") -> str:
+        port = self.port()
+        if port is None:
+            raise ReportsError(f"the local cluster in {self.base} has never been started")
+        query = f"?search_path={search_path}" if search_path else ""
+        return f"postgresql://{SUPERUSER}@127.0.0.1:{port}/{dbname or self.dbname}{query}"
+
+    def _ensure_database(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url("postgres", search_path=None), autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [self.dbname]).fetchone()
+            if not exists:
+                from psycopg import sql
+
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.dbname)))

@@ -1,0 +1,43 @@
+"""Liveness and readiness: ``GET /health`` (process up) and ``GET /ready`` (database usable)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from reports_cli.errors import ReportsError
+from reports_cli.settings import Settings
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/health", summary="The process is up (does not touch the database).")
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def readiness(settings: Settings) -> tuple[bool, str]:
+    """(ready, reason): the database answers and no migration is pending."""
+    from reports_cli import migrate
+
+    try:
+        plan = migrate.plan(settings.require_database_url())
+    except ReportsError as exc:
+        return False, str(exc)
+    waiting = [f.script for f in plan.to_apply]
+    if waiting:
+        names = ", ".join(waiting[:3]) + (" ..." if len(waiting) > 3 else "")
+        return False, f"{len(waiting)} migration file(s) not applied: {names} (run `reports migrate`)"
+    return True, "database reachable, migrations up to date"
+
+
+def ready_endpoint(settings: Settings) -> Any:
+    async def ready() -> JSONResponse:
+        ok, reason = await run_in_threadpool(readiness, settings)
+        status = "ready" if ok else "not ready"
+        return JSONResponse({"status": status, "reason": reason}, status_code=200 if ok else 503)
+
+    return ready

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# `make run`: the embedded default. Without REPORTS_DATABASE_URL it starts (or
+# reuses) a throwaway local PostgreSQL in .reports-db/, loads demo data once,
+# migrates, refreshes, and serves the API on REPORTS_HOST:REPORTS_PORT
+# (127.0.0.1:8087). Ctrl-C stops the API and the local cluster it started; the
+# data stays in .reports-db/ and the next `make run` reuses it.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+POETRY=scripts/poetry
+step() { printf '\n==> %s\n' "$*"; }
+reports() { "$POETRY" run reports "$@"; }
+
+step "Poetry and the project's dependencies"
+"$POETRY" install --no-interaction
+
+configured_url="$("$POETRY" run python -c \
+    'from reports_cli.settings import get_settings; print(get_settings().database_url or "")')"
+started_cluster=0
+if [ -z "$configured_url" ]; then
+    step "local PostgreSQL in .reports-db/ (REPORTS_DATABASE_URL is not set)"
+    if ! reports dev-db status >/dev/null 2>&1; then
+        started_cluster=1
+    fi
+    REPORTS_DATABASE_URL="$(reports dev-db start)"
+    export REPORTS_DATABASE_URL
+    echo "REPORTS_DATABASE_URL=$REPORTS_DATABASE_URL"
+    step "demo data (scale ${REPORTS_DEMO_SCALE:-5}; kept when already loaded)"
+    reports demo-data --scale "${REPORTS_DEMO_SCALE:-5}" --if-empty
+fi
+
+stop_cluster() {
+    if [ "$started_cluster" = 1 ]; then
+        reports dev-db stop >/dev/null 2>&1 || true
+        echo "local cluster stopped (data kept in .reports-db/; the next make run reuses it)"
+    fi
+}
+trap stop_cluster EXIT
+
+step "migrations"
+reports migrate
+
+step "refresh"
+reports refresh --wait
+
+host="${REPORTS_HOST:-127.0.0.1}"
+port="${REPORTS_PORT:-8087}"
+step "reports-api on http://$host:$port (Ctrl-C to stop)"
+cat <<TRY
+Try:
+  curl http://$host:$port/health
+  curl http://$host:$port/ready
+  psql "\$(scripts/lib/dburl.sh "$REPORTS_DATABASE_URL")" -c 'SELECT * FROM reports.refresh_status()'
+TRY
+"$POETRY" run reports api &
+api_pid=$!
+trap 'kill -INT "$api_pid" 2>/dev/null || true' INT TERM
+wait "$api_pid" || true
+wait "$api_pid" 2>/dev/null || true

@@ -1,0 +1,84 @@
+-- Report top_clients: clients ranked by the amount won from them in a range.
+
+CREATE OR REPLACE FUNCTION reports.top_clients(p_from date, p_to date, p_limit integer DEFAULT 10)
+RETURNS TABLE (
+    rank bigint,
+    client_id bigint,
+    client_name text,
+    won_deals bigint,
+    won_amount numeric,
+    paid_amount numeric,
+    last_won_at timestamptz
+)
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = reports, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_owner_ids bigint[];
+BEGIN
+    SELECT a.owner_ids INTO v_owner_ids FROM reports._authorize('top_clients') AS a;
+    PERFORM reports._check_range(p_from, p_to);
+    PERFORM reports._check_limit(p_limit);
+    RETURN QUERY
+    WITH
+    won AS (
+        SELECT
+            o.client_id,
+            sum(o.won_deals) AS won_deals,
+            sum(o.won_amount) AS won_amount,
+            max(o.last_won_at) AS last_won_at
+        FROM reports._scoped_deal_outcomes(v_owner_ids, p_from, p_to) AS o
+        GROUP BY o.client_id
+        HAVING sum(o.won_deals) > 0
+    ),
+
+    paid AS (
+        SELECT
+            c.client_id,
+            sum(c.paid_amount) AS paid_amount
+        FROM reports._scoped_payments_collected(v_owner_ids, p_from, p_to) AS c
+        GROUP BY c.client_id
+    ),
+
+    clients AS (
+        SELECT
+            coalesce(w.client_id, p.client_id) AS client_id,
+            coalesce(w.won_deals, 0) AS won_deals,
+            coalesce(w.won_amount, 0) AS won_amount,
+            coalesce(p.paid_amount, 0) AS paid_amount,
+            w.last_won_at
+        FROM won AS w
+        FULL JOIN paid AS p ON p.client_id = w.client_id
+    )
+
+    SELECT
+        dense_rank() OVER (ORDER BY c.won_amount DESC),
+        c.client_id,
+        s.name,
+        c.won_deals::bigint,
+        round(c.won_amount, 2),
+        round(c.paid_amount, 2),
+        c.last_won_at
+    FROM clients AS c
+    LEFT JOIN reports.src_clients AS s ON s.id = c.client_id
+    ORDER BY c.won_amount DESC, c.client_id
+    LIMIT p_limit;
+END
+$$;
+
+COMMENT ON FUNCTION reports.top_clients(date, date, integer) IS
+'Clients ranked by the amount won from them in a range, with what they paid in it.
+One row per client with a deal won or a payment paid in p_from..p_to (both included; local days in the reports time
+zone), ordered by won_amount descending, then client_id; the first p_limit rows (default 10). Deleted clients and
+deals are left out. Scope: won deals whose owner the caller sees and payments whose owner the caller sees (its
+deal''s owner, else its client''s), so a client appears with the caller''s part only.
+22023 for a null, infinite or reversed range or p_limit < 1.
+- rank: dense rank by won_amount descending (equal won_amount share a rank; no gaps).
+- client_id, client_name: the client (crm.clients id and name, read live).
+- won_deals: deals of the client won (status won, closed_at local day) in the range.
+- won_amount: their summed amount, rounded half-up to 2 decimals (0 when none).
+- paid_amount: summed amount of the client''s payments whose paid_at local day is in the range, rounded to 2.
+- last_won_at: latest closed_at of those won deals (timestamptz); null when none.';

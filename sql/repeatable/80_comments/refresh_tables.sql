@@ -1,0 +1,38 @@
+-- Comments on the refresh registry and journal (sql/versioned/V0011__create_refresh_log.sql).
+
+COMMENT ON TABLE reports.summaries IS
+'Registry of the summary tables, in dependency order, with the state of their last successful refresh.
+Read by the generic refresh machinery (reports.refresh_views, reports._refresh_summary).';
+COMMENT ON COLUMN reports.summaries.name IS 'Summary table reports.<name>; the view name of refresh_view().';
+COMMENT ON COLUMN reports.summaries.position IS 'Dependency order: a summary comes after those it depends on.';
+COMMENT ON COLUMN reports.summaries.compute_function IS
+'reports.<compute_function>(p_days daterange): the rows of the summary for the buckets in p_days.';
+COMMENT ON COLUMN reports.summaries.key_columns IS 'Columns of the table''s primary or unique key.';
+COMMENT ON COLUMN reports.summaries.bucket_column IS
+'Key column holding the local day bucket; NULL for a snapshot that is always replaced whole.';
+COMMENT ON COLUMN reports.summaries.depends_on IS
+'Summaries whose contents this one is computed from (refreshed first; a failure there skips this one).';
+COMMENT ON COLUMN reports.summaries.refreshed_at IS
+'Start of the last successful refresh (the data reflects the sources as of then); NULL: never refreshed.';
+COMMENT ON COLUMN reports.summaries.generation IS
+'Incremented by every successful refresh that changed rows (for cache validators such as HTTP ETags).';
+COMMENT ON COLUMN reports.summaries.rows IS 'Rows in the table after the last successful refresh.';
+COMMENT ON COLUMN reports.summaries.timezone IS 'Time zone the local days of the current contents were built in.';
+COMMENT ON COLUMN reports.summaries.needs_full_refresh IS
+'True until the first refresh and after reports.set_timezone changed the zone; cleared by a full refresh.';
+
+COMMENT ON TABLE reports.refresh_log IS
+'Journal of refreshes: one row per summary per run (ok, failed or skipped), appended by reports.refresh_views.
+Rows of one call share run_id.';
+COMMENT ON COLUMN reports.refresh_log.mode IS 'full: every day was recomputed; days: only the days in days.';
+COMMENT ON COLUMN reports.refresh_log.days IS 'The buckets recomputed ((,) for a full refresh).';
+COMMENT ON COLUMN reports.refresh_log.duration_ms IS 'finished_at - started_at in milliseconds (0.1 ms).';
+COMMENT ON COLUMN reports.refresh_log.rows IS 'Rows in the summary afterwards (NULL unless ok).';
+COMMENT ON COLUMN reports.refresh_log.rows_written IS
+'Rows inserted or updated (rows whose measures did not change are not written).';
+COMMENT ON COLUMN reports.refresh_log.rows_deleted IS 'Rows deleted because their key vanished.';
+COMMENT ON COLUMN reports.refresh_log.status IS
+'ok; failed (its changes were rolled back, the previous contents stayed); skipped (another refresh was
+running, or a summary it depends on was not refreshed).';
+COMMENT ON COLUMN reports.refresh_log.error IS 'Message of the failure, or why it was skipped.';
+COMMENT ON COLUMN reports.refresh_log.sqlstate IS 'SQLSTATE of the failure.';

@@ -1,0 +1,76 @@
+-- Comments on the summary tables (sql/versioned/V0010__create_summary_tables.sql).
+-- The rows of each table are defined by reports.compute_<table>(p_days); see its comment.
+
+COMMENT ON TABLE reports.deal_outcomes_daily IS
+'Won and lost deals per local day of closed_at, owner and client; rows = reports.compute_deal_outcomes_daily.';
+COMMENT ON COLUMN reports.deal_outcomes_daily.day IS 'Local date of closed_at in the reports time zone.';
+COMMENT ON COLUMN reports.deal_outcomes_daily.owner_id IS 'The deal''s owner (crm.users.id).';
+COMMENT ON COLUMN reports.deal_outcomes_daily.client_id IS 'The deal''s client (crm.clients.id).';
+COMMENT ON COLUMN reports.deal_outcomes_daily.won_deals IS 'Deals won that day.';
+COMMENT ON COLUMN reports.deal_outcomes_daily.won_amount IS 'Sum of amount of the deals won that day.';
+COMMENT ON COLUMN reports.deal_outcomes_daily.won_cycle_days_sum IS
+'Sum over the won deals of closed_at - created_at in days (interval epoch / 86400), unrounded.';
+COMMENT ON COLUMN reports.deal_outcomes_daily.lost_deals IS 'Deals lost that day.';
+COMMENT ON COLUMN reports.deal_outcomes_daily.last_won_at IS 'Latest closed_at of a deal won that day (NULL: none).';
+
+COMMENT ON TABLE reports.payments_collected_daily IS
+'Payments received per local day of paid_at, payment owner and client; rows =
+reports.compute_payments_collected_daily.';
+COMMENT ON COLUMN reports.payments_collected_daily.day IS 'Local date of paid_at in the reports time zone.';
+COMMENT ON COLUMN reports.payments_collected_daily.owner_id IS
+'Payment owner: its deal''s owner, else its client''s owner (NULL: neither).';
+COMMENT ON COLUMN reports.payments_collected_daily.client_id IS 'The payment''s client (crm.clients.id).';
+COMMENT ON COLUMN reports.payments_collected_daily.paid_payments IS 'Payments whose paid_at falls on that day.';
+COMMENT ON COLUMN reports.payments_collected_daily.paid_amount IS 'Sum of their amount.';
+
+COMMENT ON TABLE reports.payment_open_spans IS
+'Payments that are not failed, per local creation day, owner, due date and local paid day; rows =
+reports.compute_payment_open_spans. Outstanding at the end of day D: rows with open_span @> D.';
+COMMENT ON COLUMN reports.payment_open_spans.created_day IS 'Local date of created_at (the invoicing day).';
+COMMENT ON COLUMN reports.payment_open_spans.owner_id IS
+'Payment owner: its deal''s owner, else its client''s owner (NULL: neither).';
+COMMENT ON COLUMN reports.payment_open_spans.due_date IS 'The payments'' due date.';
+COMMENT ON COLUMN reports.payment_open_spans.paid_day IS 'Local date of paid_at (NULL: not paid).';
+COMMENT ON COLUMN reports.payment_open_spans.payments IS 'Number of payments.';
+COMMENT ON COLUMN reports.payment_open_spans.amount IS 'Sum of their amount.';
+COMMENT ON COLUMN reports.payment_open_spans.open_span IS
+'Days at whose end the payments are outstanding: [created_day, paid_day), unbounded when not paid, empty
+when paid before created_day (generated; GiST-indexed).';
+
+COMMENT ON TABLE reports.stage_funnel_daily IS
+'Stages entered by deals, per local day of the deal''s created_at, owner and stage; rows =
+reports.compute_stage_funnel_daily.';
+COMMENT ON COLUMN reports.stage_funnel_daily.created_day IS 'Local date of the deal''s created_at.';
+COMMENT ON COLUMN reports.stage_funnel_daily.owner_id IS 'The deal''s owner.';
+COMMENT ON COLUMN reports.stage_funnel_daily.stage_code IS 'The stage entered (history to_stage).';
+COMMENT ON COLUMN reports.stage_funnel_daily.reached IS 'Deals that entered the stage (once per deal).';
+COMMENT ON COLUMN reports.stage_funnel_daily.left_deals IS
+'Those of them with a history row after their first entry into the stage.';
+COMMENT ON COLUMN reports.stage_funnel_daily.days_in_stage_sum IS
+'Sum over left_deals of the days from the first entry to the next history row (epoch / 86400), unrounded.';
+
+COMMENT ON TABLE reports.audit_activity_daily IS
+'Audit events per local day, actor, action and entity type; rows = reports.compute_audit_activity_daily.';
+COMMENT ON COLUMN reports.audit_activity_daily.day IS 'Local date of occurred_at.';
+COMMENT ON COLUMN reports.audit_activity_daily.actor_id IS 'The acting user (NULL: event without an actor).';
+COMMENT ON COLUMN reports.audit_activity_daily.action IS 'The event''s action.';
+COMMENT ON COLUMN reports.audit_activity_daily.entity_type IS 'The event''s entity type (may be NULL).';
+COMMENT ON COLUMN reports.audit_activity_daily.events IS 'Number of events.';
+
+COMMENT ON TABLE reports.clients_created_daily IS
+'Clients per local day of created_at and owner; rows = reports.compute_clients_created_daily.';
+COMMENT ON COLUMN reports.clients_created_daily.day IS 'Local date of the client''s created_at.';
+COMMENT ON COLUMN reports.clients_created_daily.owner_id IS 'The client''s owner (NULL: none).';
+COMMENT ON COLUMN reports.clients_created_daily.clients IS 'Clients created that day (soft-deleted excluded).';
+
+COMMENT ON TABLE reports.pipeline_open IS
+'Open deals at the last refresh, per owner and current stage (no day bucket); rows =
+reports.compute_pipeline_open. Rewritten by every refresh, since its ages move with the clock.';
+COMMENT ON COLUMN reports.pipeline_open.owner_id IS 'The deal''s owner.';
+COMMENT ON COLUMN reports.pipeline_open.stage_code IS 'The deal''s current stage (crm.deals.stage).';
+COMMENT ON COLUMN reports.pipeline_open.deals IS 'Number of open deals.';
+COMMENT ON COLUMN reports.pipeline_open.amount IS 'Sum of their amount.';
+COMMENT ON COLUMN reports.pipeline_open.weighted_amount IS 'Sum of amount * probability of the stage.';
+COMMENT ON COLUMN reports.pipeline_open.age_days_sum IS
+'Sum of as_of - created_at in days (epoch / 86400), unrounded; mean age = age_days_sum / deals.';
+COMMENT ON COLUMN reports.pipeline_open.as_of IS 'When the snapshot was taken (start of the refreshing transaction).';

@@ -1,0 +1,44 @@
+-- Every GRANT on the objects of schema reports (docs/permissions.md), in one place.
+--
+-- revoke_public.sql (next to this file) revokes EXECUTE from PUBLIC and grants USAGE on the schema
+-- to the group roles; the order of the two files does not matter. The role memberships (reports_admin
+-- in reports_reader and reports_refresher, reports_api in reports_reader) are created with the roles
+-- by versioned/V0002__create_roles.sql. Internal functions (names starting with _) are granted to
+-- nobody: the SECURITY DEFINER functions below call them as their owner.
+--
+-- Re-applied whenever this file changes; a function dropped and re-created by another file needs
+-- its GRANT listed here again (CREATE OR REPLACE keeps the privileges).
+
+-- Reports: what every reader (and the HTTP service through reports_reader) may run.
+GRANT EXECUTE ON FUNCTION
+reports.sales_pipeline(bigint),
+reports.revenue_by_period(date, date, text, bigint),
+reports.manager_leaderboard(date, date, integer),
+reports.stage_funnel(date, date),
+reports.payments_aging(date),
+reports.collections_summary(date, date),
+reports.client_cohorts(date, date, text),
+reports.top_clients(date, date, integer),
+reports.activity_by_period(date, date, text),
+reports.activity_by_action(date, date),
+reports.dashboard(date, date)
+TO reports_reader;
+
+-- The HTTP service names the application user it serves (trusted from reports_api members only).
+GRANT EXECUTE ON FUNCTION reports.set_caller(bigint, text[]) TO reports_api;
+
+-- Refreshes. reports.refresh (a SECURITY INVOKER procedure, it commits) calls reports.refresh_views.
+GRANT EXECUTE ON FUNCTION
+reports.refresh_all(boolean),
+reports.refresh_view(text, boolean),
+reports.refresh_views(text[], boolean),
+reports.refresh_status()
+TO reports_refresher;
+GRANT EXECUTE ON PROCEDURE reports.refresh(text[], boolean) TO reports_refresher;
+
+-- HTTP service: the catalog of exposed reports and the data version of the summaries (for reports_api only;
+-- not granted to reports_reader, so neither is itself exposed as a report).
+GRANT EXECUTE ON FUNCTION
+reports.api_catalog(),
+reports.api_data_versions()
+TO reports_api;

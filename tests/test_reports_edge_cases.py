@@ -1,0 +1,73 @@
+"""Report rules the demo data does not exercise, on source rows added by the test.
+
+The demo deals enter each stage once and never share a changed_at; stage_funnel's rules for a
+deal entering a stage several times (counted once; time measured from the FIRST entry to the
+first history row after it, in changed_at then id order) are checked here on added history rows.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import psycopg
+from reference import Reference, load_source
+from reports_harness import assert_same_rows
+
+
+def _funnel(db: psycopg.Connection[dict[str, Any]], p_from: date, p_to: date) -> list[dict[str, Any]]:
+    query = "SELECT * FROM reports.stage_funnel(p_from => %s, p_to => %s)"
+    return db.execute(query, (p_from, p_to)).fetchall()
+
+
+INSERT_CHANGE = (
+    "INSERT INTO crm.deal_stage_history (deal_id, from_stage, to_stage, changed_at) VALUES (%s, %s, %s, %s)"
+)
+
+
+def test_stage_funnel_counts_reentries_once(db: psycopg.Connection[dict[str, Any]]) -> None:
+    p_from, p_to = date(2025, 1, 1), date(2025, 6, 30)
+    before = Reference(load_source(db), "UTC")
+    # Deals created in the range that went lead -> qualified -> proposal -> negotiation (and on).
+    deals = db.execute(
+        """
+        SELECT h.deal_id,
+            min(h.changed_at) FILTER (WHERE h.to_stage = 'qualified') AS qualified_at,
+            min(h.changed_at) FILTER (WHERE h.to_stage = 'proposal') AS proposal_at
+        FROM crm.deal_stage_history AS h
+        INNER JOIN crm.deals AS d ON d.id = h.deal_id
+        INNER JOIN crm.clients AS c ON c.id = d.client_id
+        WHERE d.deleted_at IS NULL AND c.deleted_at IS NULL
+            AND d.created_at >= '2025-01-02' AND d.created_at < '2025-06-29'
+        GROUP BY h.deal_id
+        HAVING count(*) FILTER (WHERE h.to_stage = 'negotiation') = 1
+        ORDER BY h.deal_id
+        LIMIT 4
+        """
+    ).fetchall()
+    assert len(deals) == 4
+    back_and_forth, same_time = deals[:3], deals[3]
+    for deal in back_and_forth:
+        # proposal -> qualified -> proposal again, one and two hours after the first proposal entry
+        for hours, stage in ((1, "qualified"), (2, "proposal")):
+            db.execute(
+                INSERT_CHANGE,
+                (deal["deal_id"], "proposal" if stage == "qualified" else "qualified", stage,
+                 deal["proposal_at"] + timedelta(hours=hours)),
+            )
+    # A second qualified row at exactly the same time as the first (a larger id): 0 days in qualified.
+    db.execute(
+        INSERT_CHANGE,
+        (same_time["deal_id"], "qualified", "qualified", same_time["qualified_at"]),
+    )
+    db.execute("SELECT * FROM reports.refresh_all()")
+    after = Reference(load_source(db), "UTC")
+    expected = after.stage_funnel(p_from, p_to)
+    assert_same_rows(_funnel(db, p_from, p_to), expected, context="stage_funnel with re-entries")
+    # The added rows change the times but not the counts: the check is not vacuous.
+    unchanged = before.stage_funnel(p_from, p_to)
+    assert [r["reached"] for r in expected] == [r["reached"] for r in unchanged]
+    by_stage = {r["stage_code"]: r for r in expected}
+    old = {r["stage_code"]: r for r in unchanged}
+    assert by_stage["proposal"]["avg_days_in_stage"] < old["proposal"]["avg_days_in_stage"]
+    assert by_stage["qualified"]["avg_days_in_stage"] != old["qualified"]["avg_days_in_stage"]

@@ -1,0 +1,107 @@
+"""Static checks of the SQL as a DBA reviews it: plpgsql_check, pinned search_path, comments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import pytest
+
+FUNCTIONS = """
+SELECT p.oid, p.oid::regprocedure::text AS signature, p.proname, l.lanname, p.prosecdef, p.provolatile,
+       p.prokind, coalesce(p.proconfig, '{}') AS proconfig, obj_description(p.oid, 'pg_proc') AS comment,
+       p.prorettype = 'trigger'::regtype AS is_trigger
+FROM pg_proc AS p
+JOIN pg_namespace AS n ON n.oid = p.pronamespace
+JOIN pg_language AS l ON l.oid = p.prolang
+WHERE n.nspname = 'reports'
+ORDER BY 2
+"""
+
+
+def functions(db: psycopg.Connection[dict[str, Any]]) -> list[dict[str, Any]]:
+    return db.execute(FUNCTIONS).fetchall()
+
+
+def test_every_plpgsql_function_passes_plpgsql_check(db: psycopg.Connection[dict[str, Any]]) -> None:
+    available = db.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'plpgsql_check'").fetchone()
+    if not available:
+        pytest.skip("plpgsql_check is not installed (scripts/ensure-pg-packages.sh installs it as root)")
+    db.execute("CREATE EXTENSION IF NOT EXISTS plpgsql_check")
+    checked = 0
+    problems: list[str] = []
+    for fn in functions(db):
+        if fn["lanname"] != "plpgsql" or fn["is_trigger"]:
+            continue
+        checked += 1
+        rows = db.execute(
+            "SELECT level, message, lineno, sqlstate FROM plpgsql_check_function_tb(%s::regprocedure)",
+            [fn["signature"]],
+        ).fetchall()
+        problems += [
+            f"{fn['signature']} line {r['lineno']}: {r['level']} {r['sqlstate']} {r['message']}"
+            for r in rows
+            if r["level"] == "error"
+        ]
+    assert problems == []
+    assert checked > 0 or not any(f["lanname"] == "plpgsql" for f in functions(db))
+
+
+def test_every_function_pins_its_search_path(db: psycopg.Connection[dict[str, Any]]) -> None:
+    # A procedure that COMMITs cannot carry a SET clause (PostgreSQL forbids transaction control
+    # there); such procedures must be SECURITY INVOKER and are checked by the next test.
+    unpinned = [
+        f["signature"]
+        for f in functions(db)
+        if f["prokind"] != "p" and not any(c.startswith("search_path=") for c in f["proconfig"])
+    ]
+    assert unpinned == []
+
+
+def test_procedures_without_pinned_path_are_security_invoker(db: psycopg.Connection[dict[str, Any]]) -> None:
+    definer = [
+        f["signature"]
+        for f in functions(db)
+        if f["prokind"] == "p"
+        and f["prosecdef"]
+        and not any(c.startswith("search_path=") for c in f["proconfig"])
+    ]
+    assert definer == []
+
+
+def test_security_definer_functions_pin_pg_temp_last(db: psycopg.Connection[dict[str, Any]]) -> None:
+    bad = []
+    for fn in functions(db):
+        if not fn["prosecdef"]:
+            continue
+        path = next(c for c in fn["proconfig"] if c.startswith("search_path="))
+        if not path.replace(" ", "").endswith("pg_temp"):
+            bad.append(f"{fn['signature']}: {path}")
+    assert bad == []
+
+
+def test_every_exposed_object_has_a_comment(db: psycopg.Connection[dict[str, Any]]) -> None:
+    missing = [f["signature"] for f in functions(db) if not f["proname"].startswith("_") and not f["comment"]]
+    missing += [
+        r["name"]
+        for r in db.execute(
+            """
+        SELECT c.relname AS name
+        FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'reports' AND c.relkind IN ('v', 'm') AND NOT c.relname LIKE '\\_%%'
+          AND obj_description(c.oid, 'pg_class') IS NULL
+        """
+        ).fetchall()
+    ]
+    assert missing == []
+
+
+def test_public_cannot_execute_anything_in_the_schema(db: psycopg.Connection[dict[str, Any]]) -> None:
+    executable = [
+        f["signature"]
+        for f in functions(db)
+        if db.execute("SELECT has_function_privilege('public', %s, 'EXECUTE') AS ok", [f["oid"]]).fetchone()[
+            "ok"
+        ]
+    ]
+    assert executable == []
