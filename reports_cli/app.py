@@ -139,16 +139,16 @@ def check_sources_cmd() -> None:
 # -- demo data -------------------------------------------------------------------
 DEMO_HELP = (
     "Fill crm and audit (dev/test databases only) with deterministic demo data generated inside "
-    "PostgreSQL. One unit of scale: {unit}."
+    "PostgreSQL. One unit of scale: {unit}"
 )
 
 
 def _demo_help() -> str:
     try:
-        from reports_cli.demo import SCALE_UNIT_DESCRIPTION
+        from reports_cli.demo import SCALE_UNIT_HELP
     except ImportError:  # pragma: no cover - only while the module is missing
         return DEMO_HELP.format(unit="see sql/dev/demo_data.sql")
-    return DEMO_HELP.format(unit=SCALE_UNIT_DESCRIPTION)
+    return DEMO_HELP.format(unit=SCALE_UNIT_HELP.removeprefix("One unit of scale = "))
 
 
 @app.command(
@@ -163,6 +163,9 @@ def demo_data_cmd(
         str | None, typer.Option(help="Last day of generated history, YYYY-MM-DD (default today).")
     ] = None,
     replace: Annotated[bool, typer.Option("--replace", help="Wipe existing demo rows first.")] = False,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Keep the data when the tables already hold some (no error).")
+    ] = False,
 ) -> None:
     from reports_cli import demo
 
@@ -274,6 +277,51 @@ def docs_cmd(
     cfg = settings()
     count = guarded(lambda: docs.write_metrics_doc(cfg.require_database_url(), output))
     say(f"wrote {output} ({count} reports)")
+
+
+@app.command("export")
+def export_cmd(
+    name: Annotated[str, typer.Argument(help="Report function of schema reports, e.g. revenue_by_period.")],
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            "-p",
+            help="KEY=VALUE, repeatable; KEY is a parameter name (p_from, or from); omitted: default.",
+        ),
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", "-f", help="csv, xlsx, pdf, json or ndjson (default: from -o, else csv)."),
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option("-o", "--output", help="File, - for stdout (default: <report>_<range>.<format>)"),
+    ] = None,
+) -> None:
+    """Export one report to a file, as the database role of REPORTS_DATABASE_URL (read-only)."""
+    from reports_cli import export
+
+    cfg = settings()
+
+    def run() -> None:
+        result = export.export_report(
+            cfg.require_database_url(),
+            name,
+            param or [],
+            output=output,
+            fmt=fmt,
+            pdf_max_rows=cfg.pdf_max_rows,
+        )
+        where = str(result.target.path) if result.target.path else "stdout"
+        note = f" (truncated at REPORTS_PDF_MAX_ROWS={cfg.pdf_max_rows}; use csv for every row)"
+        typer.echo(
+            f"wrote {result.rows:,} rows to {where} ({result.target.fmt.value})"
+            + (note if result.truncated else ""),
+            err=result.target.path is None,
+        )
+
+    guarded(run)
 
 
 @app.command("api")

@@ -63,6 +63,7 @@ def load_demo_data(
     seed: int = 42,
     end: date | None = None,
     replace: bool = False,
+    if_empty: bool = False,
     progress: Callable[[str], None] = print,
 ) -> dict[str, int]:
     """Create the dev source contract in ``url`` and fill it with deterministic demo data.
@@ -70,7 +71,8 @@ def load_demo_data(
     ``scale`` units of :data:`SCALE_UNIT` rows, pseudo-random values derived from ``seed``,
     about three years of history up to ``end`` (default: today). Refuses when the tables
     already hold data unless ``replace``; even then only schemas created by the dev
-    contract (marker comment) are emptied. Returns the row count of every table.
+    contract (marker comment) are emptied. With ``if_empty``, data already present is kept
+    as it is (``make run`` the second time). Returns the row count of every table.
     """
     if scale < 1:
         raise ReportsError(f"scale must be at least 1 (got {scale})")
@@ -81,6 +83,10 @@ def load_demo_data(
         _apply(conn, generator_file(), "generator (schema reports_demo)", progress)
         counts = _row_counts(conn)
         existing = {table: n for table, n in counts.items() if n and table != "crm.pipeline_stages"}
+        if existing and if_empty:
+            summary = ", ".join(f"{table} {n:,}" for table, n in existing.items())
+            progress(f"{_NOTICE_PREFIX}kept the data already present ({summary})")
+            return counts
         if existing and not replace:
             summary = ", ".join(f"{table} {n:,}" for table, n in existing.items())
             raise ReportsError(

@@ -1,25 +1,97 @@
-"""The FastAPI application of ``reports-api``."""
+"""The FastAPI application of ``reports-api``.
+
+Layers, outermost first: ASGI middlewares added with ``app.add_middleware`` (the place for a
+response cache and ETag/304 check that answers before routing: it can use
+``app.state.service`` -- ``authenticator.authenticate(headers)``, ``catalog.current``,
+``params.parse_params`` -- without FastAPI), then the error handlers of
+:mod:`reports_http.errors`, then the routes (:mod:`reports_http.routes`, :mod:`reports_http.health`).
+``/openapi.json`` is rebuilt from the catalog whenever it changes (:mod:`reports_http.openapi`).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from starlette.concurrency import run_in_threadpool
 
 from reports_cli.settings import Settings
-from reports_http import health
+from reports_http import errors, health, openapi, routes
+from reports_http.service import Service
+
+log = logging.getLogger("reports_http.app")
+
+TITLE = "reports"
+SUMMARY = "Read-only CRM reports: every exposed SQL function of schema reports as an endpoint."
+VERSION = "0.1.0"
 
 
 def create_app(settings: Settings) -> FastAPI:
-    app = FastAPI(
-        title="reports",
-        summary="Read-only CRM reports: every exposed SQL function of schema reports as an endpoint.",
-        version="0.1.0",
-    )
+    """The application; :class:`ConfigError` for unusable identity settings (``REPORTS_AUTH``)."""
+    service = Service.create(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(service.start)
+        hangup = _on_sighup(lambda: service.reload_catalog_in_background("SIGHUP"))
+        try:
+            yield
+        finally:
+            hangup()
+            await run_in_threadpool(service.stop)
+
+    app = FastAPI(title=TITLE, summary=SUMMARY, version=VERSION, lifespan=lifespan)
+    app.state.service = service
+    errors.install(app)
     app.include_router(health.router)
     app.add_api_route(
         "/ready",
-        health.ready_endpoint(settings),
+        health.ready_endpoint(settings, service.catalog_readiness),
         methods=["GET"],
         tags=["operations"],
-        summary="The database is reachable and no migration is pending (503 with the reason otherwise).",
+        summary="The database is reachable, no migration is pending and the report catalog is loaded "
+        "(503 with the reason otherwise).",
     )
+    app.include_router(routes.router)
+    app.openapi = _openapi(app, service)  # type: ignore[method-assign]
     return app
+
+
+def _openapi(app: FastAPI, service: Service) -> Callable[[], dict[str, Any]]:
+    """``app.openapi``: FastAPI's document of the fixed routes plus the catalog's reports, per catalog."""
+    built: dict[str | None, dict[str, Any]] = {}
+
+    def document() -> dict[str, Any]:
+        catalog = service.catalog.get()
+        key = catalog.version if catalog else None
+        if key not in built:
+            base = get_openapi(title=TITLE, version=VERSION, summary=SUMMARY, routes=app.routes)
+            built.clear()
+            built[key] = openapi.with_reports(
+                base, catalog, max_rows=service.settings.max_rows, auth=service.settings.auth
+            )
+        return built[key]
+
+    return document
+
+
+def _on_sighup(handler: Callable[[], None]) -> Callable[[], None]:
+    """Call ``handler`` on SIGHUP (main thread only: not under a test client); returns the undo."""
+    try:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGHUP, handler)
+    except (RuntimeError, ValueError, NotImplementedError) as exc:
+        log.debug("no SIGHUP handler: %s", exc)
+        return lambda: None
+
+    def undo() -> None:
+        with suppress(RuntimeError, ValueError):
+            loop.remove_signal_handler(signal.SIGHUP)
+
+    return undo

@@ -169,8 +169,8 @@ class CatalogStore:
                     new = read_catalog(conn)
             except (ReportsError, psycopg.Error) as exc:
                 self.last_error = " ".join(str(exc).split()) or type(exc).__name__
-                kept = f"keeping the catalog of {self._catalog.loaded_at:%H:%M:%S}" if self._catalog else "none"
-                log.error("catalog reload (%s) failed, %s: %s", reason, kept, self.last_error)
+                kept = f"kept the catalog of {self._catalog.loaded_at:%H:%M:%S}" if self._catalog else "none"
+                log.error("catalog reload (%s) failed (%s): %s", reason, kept, self.last_error)
                 return False
             old, self._catalog, self.last_error = self._catalog, new, None
         if old is None or old.version != new.version:

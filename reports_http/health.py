@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
@@ -34,9 +35,21 @@ def readiness(settings: Settings) -> tuple[bool, str]:
     return True, "database reachable, migrations up to date"
 
 
-def ready_endpoint(settings: Settings) -> Any:
+def ready_endpoint(settings: Settings, *checks: Callable[[], tuple[bool, str]]) -> Any:
+    """``GET /ready``: :func:`readiness`, then each of ``checks`` (e.g. the catalog is loaded)."""
+
+    def all_ready() -> tuple[bool, str]:
+        ok, reason = readiness(settings)
+        reasons = [reason]
+        for check in checks if ok else ():
+            ok, reason = check()
+            if not ok:
+                return False, reason
+            reasons.append(reason)
+        return ok, "; ".join(reasons)
+
     async def ready() -> JSONResponse:
-        ok, reason = await run_in_threadpool(readiness, settings)
+        ok, reason = await run_in_threadpool(all_ready)
         status = "ready" if ok else "not ready"
         return JSONResponse({"status": status, "reason": reason}, status_code=200 if ok else 503)
 

@@ -26,7 +26,13 @@ Handler = Callable[[str], None]
 POLL_S = 1.0
 #: Reconnection back-off: first and largest wait in seconds.
 RETRY_FIRST_S, RETRY_MAX_S = 0.5, 15.0
-_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
+_CONNECT = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
 
 
 class NotificationListener:
@@ -56,7 +62,7 @@ class NotificationListener:
         while not self._stop.is_set():
             try:
                 with connect(
-                    self._url, autocommit=True, application_name="reports-api listen", connect_timeout=5, **_KEEPALIVES
+                    self._url, autocommit=True, application_name="reports-api listen", **_CONNECT
                 ) as conn:
                     self._listen(conn)
                     wait = RETRY_FIRST_S

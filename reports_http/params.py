@@ -152,7 +152,8 @@ def parse_value(parameter: Parameter, text: str) -> Any:
         return PARSERS.get(kind, _text)(text)
     except ValueError as exc:
         shown = text if len(text) <= 60 else text[:57] + "..."
-        raise ParamError(parameter.name, f"{exc} (got {shown!r})", f"{parameter.name} is of type {kind}") from None
+        hint = f"{parameter.name} is of type {kind}."
+        raise ParamError(parameter.name, f"{exc} (got {shown!r})", hint) from None
 
 
 def _single(items: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -184,7 +185,7 @@ def parse_params(report: Report, query: Iterable[tuple[str, str]]) -> dict[str, 
 
 def params_used(report: Report, values: dict[str, Any]) -> dict[str, Any]:
     """Every parameter as the call used it: the given value, else the default (None when not a constant)."""
-    return {p.name: values[p.name] if p.name in values else p.default for p in report.parameters}
+    return {p.name: values.get(p.name, p.default) for p in report.parameters}
 
 
 def parse_paging(query: Iterable[tuple[str, str]], *, max_limit: int | None) -> Paging:

@@ -595,7 +595,7 @@ class Reference:
     # ---- 9. activity_by_period
 
     def activity_by_period(self, p_from: date, p_to: date, p_grain: str = "day") -> list[dict[str, Any]]:
-        """events_per_active_user is rounded to 2 (a mean, as the function's comment says)."""
+        """events_per_active_user is a ratio: rounded to 4 decimals, like every ratio."""
         rows = []
         for period in periods(p_from, p_to, p_grain):
             inside = between(self.events_by_day, period.first, period.last)
@@ -604,7 +604,7 @@ class Reference:
                 "period_start": period.start,
                 "active_users": len(actors),
                 "events": len(inside),
-                "events_per_active_user": ratio(len(inside), len(actors), 2),
+                "events_per_active_user": ratio(len(inside), len(actors), 4),
             })
         return rows
 

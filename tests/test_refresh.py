@@ -435,18 +435,20 @@ def test_readers_are_not_blocked_by_a_running_refresh_and_see_the_old_rows(
     assert reader.execute(revenue).fetchall() != old_revenue
 
 
+def break_clients_created_daily(conn: Conn) -> None:
+    """Make the next refresh of clients_created_daily fail midway (SQLSTATE 23514): a new client
+    gives a new row, which a CHECK added NOT VALID (old rows pass) rejects while it is written."""
+    conn.execute(
+        "ALTER TABLE reports.clients_created_daily"
+        " ADD CONSTRAINT test_fail CHECK (day < '2000-01-01') NOT VALID"
+    )
+    conn.execute("INSERT INTO crm.clients (name, created_at) VALUES ('new client', '2026-10-30 12:00Z')")
+
+
 def test_a_failing_summary_keeps_its_old_rows_logs_and_warns(refreshable: Conn) -> None:
     refresh_all(refreshable)
     old = table_rows(refreshable, "clients_created_daily")
-    # The next refresh of clients_created_daily fails midway: its new row violates this check.
-    refreshable.execute(
-        "ALTER TABLE reports.clients_created_daily ADD CONSTRAINT test_fail CHECK (day < '2000-01-01')"
-        " NOT VALID"
-    )
-    refreshable.execute(
-        "INSERT INTO crm.clients (name, owner_id, created_at)"
-        " VALUES ('new client', NULL, '2026-10-30 12:00Z')"
-    )
+    break_clients_created_daily(refreshable)
     refreshable.execute(
         "UPDATE crm.deals SET amount = amount + 1 WHERE status = 'won' AND deleted_at IS NULL"
     )
@@ -476,14 +478,7 @@ def test_the_refresh_procedure_commits_the_log_then_raises(
 ) -> None:
     refresh_all(refreshable)
     old = table_rows(refreshable, "clients_created_daily")
-    refreshable.execute(
-        "ALTER TABLE reports.clients_created_daily ADD CONSTRAINT test_fail CHECK (day < '2000-01-01')"
-        " NOT VALID"
-    )
-    refreshable.execute(
-        "INSERT INTO crm.clients (name, owner_id, created_at)"
-        " VALUES ('new client', NULL, '2026-10-30 12:00Z')"
-    )
+    break_clients_created_daily(refreshable)
 
     with pytest.raises(psycopg.errors.CheckViolation) as exc:
         refreshable.execute("CALL reports.refresh()")
@@ -614,6 +609,31 @@ def test_refresh_view_refreshes_only_that_view(refreshable: Conn) -> None:
     assert set(rows[0]) == {"view", "status", "rows", "duration_ms"}
     refreshed = {n for n, s in summary_state(refreshable).items() if s["refreshed_at"] is not None}
     assert refreshed == {"clients_created_daily"}
+
+
+def test_refresh_view_also_refreshes_what_depends_on_it_and_skips_it_after_a_failure(
+    refreshable: Conn,
+) -> None:
+    # No summary depends on another today; the registry allows it (refreshed after, skipped on failure).
+    refreshable.execute(
+        "UPDATE reports.summaries SET depends_on = '{clients_created_daily}' WHERE name = 'pipeline_open'"
+    )
+
+    rows = refreshable.execute("SELECT * FROM reports.refresh_view('clients_created_daily')").fetchall()
+    assert [(r["view"], r["status"]) for r in rows] == [
+        ("clients_created_daily", "ok"),
+        ("pipeline_open", "ok"),
+    ]
+
+    break_clients_created_daily(refreshable)
+    rows = refreshable.execute(
+        "SELECT * FROM reports.refresh_views(ARRAY['clients_created_daily'])"
+    ).fetchall()
+    assert [(r["view"], r["status"]) for r in rows] == [
+        ("clients_created_daily", "failed"),
+        ("pipeline_open", "skipped"),
+    ]
+    assert "clients_created_daily" in rows[1]["error"]
 
 
 def test_refresh_status_shows_each_view(refreshable: Conn) -> None:

@@ -1,4 +1,4 @@
--- The reports time zone and a window of instants around some local days, in one row (evaluated once).
+-- The reports time zone and a window of instants around some local days.
 
 CREATE OR REPLACE FUNCTION reports._timezone_window(
     p_days daterange,
@@ -24,8 +24,7 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION reports._timezone_window(daterange) IS
-'For the compute functions, in one row (a FROM item, so evaluated once per query rather than per source
-row): tz = reports.timezone(), and instants [from_ts, to_ts) that contain every instant of the local days
-of p_days in any time zone (a day of margin on each side; unbounded ends give -infinity / infinity; an
-empty range gives an empty window). Sources are filtered on the window first (index-friendly), then on
-the exact local day (ts AT TIME ZONE tz)::date <@ p_days.';
+'For the compute functions, read once per call: tz = reports.timezone(), and instants [from_ts, to_ts)
+that contain every instant of the local days of p_days in any time zone (a day of margin on each side;
+unbounded ends give -infinity / infinity; an empty range gives an empty window). Sources are filtered on
+the window first (index-friendly), then on the exact local day (ts AT TIME ZONE tz)::date <@ p_days.';

@@ -8,10 +8,12 @@
 -- never wait, and see the old rows until the refreshing transaction commits. No ON CONFLICT is
 -- needed: one refresh at a time (the caller holds the refresh lock), and the table's key still
 -- rejects a compute function that returns a key twice.
--- Keys are compared as whole records (ROW(...) values): record equality treats nulls as equal,
--- like the tables' UNIQUE NULLS NOT DISTINCT keys, and can be merge- or hash-joined, unlike a
--- column-wise IS NOT DISTINCT FROM. The planner cannot estimate such joins and overestimates
--- their cost, hence jit = off (compiling would dominate small refreshes).
+-- Keys are matched with native equalities (hash- or merge-joinable): a NOT NULL key column with
+-- o.k = n.k, a nullable one null-safely with (o.k IS NULL) = (n.k IS NULL) AND coalesce(o.k, x) =
+-- coalesce(n.k, x), where x is any value of the column's type (the IS NULL test already tells a
+-- null from x). IS NOT DISTINCT FROM would force a nested loop; record equality sorts slowly.
+-- The planner cannot estimate the compute function's rows, so its plans are rough: jit = off
+-- (compiling would dominate small refreshes).
 
 CREATE OR REPLACE FUNCTION reports._refresh_summary(
     p_name text,
@@ -30,6 +32,8 @@ DECLARE
     v_table regclass;
     v_columns text[];
     v_measures text[];
+    v_key_match text;
+    v_unsupported text;
     v_in_range text;
     v_outside bigint;
 BEGIN
@@ -62,6 +66,37 @@ BEGIN
     SELECT array_agg(c.col ORDER BY c.ord) INTO v_measures
     FROM unnest(v_columns) WITH ORDINALITY AS c (col, ord)
     WHERE c.col <> ALL (v_summary.key_columns);
+    IF v_measures IS NULL OR NOT v_summary.key_columns <@ v_columns THEN
+        RAISE EXCEPTION 'summary table reports.% does not match its key columns %', v_summary.name, v_summary.key_columns
+            USING ERRCODE = 'invalid_table_definition',
+                  HINT = 'Every key column must be a column of the table, and at least one column must be a measure.';
+    END IF;
+
+    -- The join condition of old and new rows on the key; x per type category (numeric, string,
+    -- boolean, date/time): any valid value does.
+    SELECT
+        string_agg(
+            CASE
+                WHEN a.attnotnull THEN pg_catalog.format('o.%1$I = n.%1$I', a.attname)
+                ELSE pg_catalog.format(
+                    '(o.%1$I IS NULL) = (n.%1$I IS NULL) AND coalesce(o.%1$I, %2$L::%3$s) = coalesce(n.%1$I, %2$L::%3$s)',
+                    a.attname,
+                    CASE t.typcategory WHEN 'N' THEN '0' WHEN 'S' THEN '' WHEN 'B' THEN 'false' WHEN 'D' THEN 'epoch' END,
+                    pg_catalog.format_type(a.atttypid, a.atttypmod)
+                )
+            END,
+            ' AND ' ORDER BY k.ord
+        ),
+        string_agg(a.attname, ', ') FILTER (WHERE NOT a.attnotnull AND t.typcategory NOT IN ('N', 'S', 'B', 'D'))
+    INTO v_key_match, v_unsupported
+    FROM unnest(v_summary.key_columns) WITH ORDINALITY AS k (col, ord)
+    INNER JOIN pg_catalog.pg_attribute AS a ON a.attrelid = v_table AND a.attname = k.col
+    INNER JOIN pg_catalog.pg_type AS t ON a.atttypid = t.oid;
+    IF v_unsupported IS NOT NULL THEN
+        RAISE EXCEPTION 'nullable key columns of reports.% have an unsupported type: %', v_summary.name, v_unsupported
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Nullable key columns must be of a numeric, string, boolean or date/time type.';
+    END IF;
 
     IF v_summary.bucket_column IS NULL THEN
         v_in_range := 'TRUE';  -- a snapshot: always replaced whole, whatever p_days
@@ -75,12 +110,6 @@ BEGIN
         v_in_range := pg_catalog.format('%1$s.%2$I >= $1 AND %1$s.%2$I < $2', '%1$s', v_summary.bucket_column);
     END IF;
 
-    IF v_measures IS NULL THEN
-        RAISE EXCEPTION 'summary table reports.% has no measure column', v_summary.name
-            USING ERRCODE = 'invalid_table_definition',
-                  HINT = 'Every column that is not in reports.summaries.key_columns is a measure.';
-    END IF;
-
     EXECUTE pg_catalog.format(
         $sql$
         WITH computed AS MATERIALIZED (
@@ -88,41 +117,38 @@ BEGIN
         ),
         diff AS MATERIALIZED (
             SELECT o.row_id, n.present, %4$s
-            FROM (SELECT t.ctid AS row_id, ROW(%5$s) AS key, %6$s FROM %7$s AS t WHERE %8$s) AS o
-            FULL JOIN (SELECT TRUE AS present, ROW(%9$s) AS key, %10$s FROM computed AS c) AS n
-                ON o.key = n.key
-            WHERE o.row_id IS NULL OR n.present IS NULL OR (%11$s) IS DISTINCT FROM (%12$s)
+            FROM (SELECT t.ctid AS row_id, %5$s FROM %6$s AS t WHERE %7$s) AS o
+            FULL JOIN (SELECT TRUE AS present, %5$s FROM computed AS t) AS n ON %8$s
+            WHERE o.row_id IS NULL OR n.present IS NULL OR (%9$s) IS DISTINCT FROM (%10$s)
         ),
         removed AS (
-            DELETE FROM %7$s AS t USING diff AS d
+            DELETE FROM %6$s AS t USING diff AS d
             WHERE t.ctid = d.row_id AND d.present IS NULL
             RETURNING 1
         ),
         updated AS (
-            UPDATE %7$s AS t SET %13$s FROM diff AS d
+            UPDATE %6$s AS t SET %11$s FROM diff AS d
             WHERE t.ctid = d.row_id AND d.present
             RETURNING 1
         ),
         inserted AS (
-            INSERT INTO %7$s (%1$s)
-            SELECT %14$s FROM diff AS d WHERE d.row_id IS NULL
+            INSERT INTO %6$s (%1$s)
+            SELECT %12$s FROM diff AS d WHERE d.row_id IS NULL
             RETURNING 1
         )
         SELECT
             (SELECT count(*) FROM inserted) + (SELECT count(*) FROM updated),
             (SELECT count(*) FROM removed),
-            (SELECT count(*) FROM computed AS c WHERE NOT (%15$s))
+            (SELECT count(*) FROM computed AS c WHERE NOT (%13$s))
         $sql$,
         (SELECT string_agg(pg_catalog.format('%I', c), ', ') FROM unnest(v_columns) AS c),
         'reports',
         v_summary.compute_function,
         (SELECT string_agg(pg_catalog.format('n.%I', c), ', ') FROM unnest(v_columns) AS c),
-        (SELECT string_agg(pg_catalog.format('t.%I', k), ', ') FROM unnest(v_summary.key_columns) AS k),
-        (SELECT string_agg(pg_catalog.format('t.%I', m), ', ') FROM unnest(v_measures) AS m),
+        (SELECT string_agg(pg_catalog.format('t.%I', c), ', ') FROM unnest(v_columns) AS c),
         v_table,
         pg_catalog.format(v_in_range, 't'),
-        (SELECT string_agg(pg_catalog.format('c.%I', k), ', ') FROM unnest(v_summary.key_columns) AS k),
-        (SELECT string_agg(pg_catalog.format('c.%I', c), ', ') FROM unnest(v_columns) AS c),
+        v_key_match,
         (SELECT string_agg(pg_catalog.format('o.%I', m), ', ') FROM unnest(v_measures) AS m),
         (SELECT string_agg(pg_catalog.format('n.%I', m), ', ') FROM unnest(v_measures) AS m),
         (SELECT string_agg(pg_catalog.format('%1$I = d.%1$I', m), ', ') FROM unnest(v_measures) AS m),

@@ -34,7 +34,7 @@ BEGIN
         p.period_start,
         coalesce(b.active_users, 0),
         coalesce(b.events, 0)::bigint,
-        reports._safe_ratio(b.events, b.active_users, 2)
+        reports._safe_ratio(b.events, b.active_users, 4)
     FROM reports._periods(p_from, p_to, p_grain) AS p
     LEFT JOIN by_period AS b ON b.period_start = p.period_start
     ORDER BY p.period_start;
@@ -52,4 +52,4 @@ own events). p_grain: day (default), week (ISO, Monday), month, quarter or year;
 - active_users: distinct actors with an event in the period''s days in range (so week and month give WAU and MAU,
   not sums of days).
 - events: audit events in the period''s days in range.
-- events_per_active_user: events / active_users rounded half-up to 2 decimals (a mean); null when no active user.';
+- events_per_active_user: events / active_users, a ratio rounded half-up to 4 decimals; null when no active user.';

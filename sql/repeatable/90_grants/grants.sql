@@ -42,3 +42,6 @@ GRANT EXECUTE ON FUNCTION
 reports.api_catalog(),
 reports.api_data_versions()
 TO reports_api;
+
+-- The reports time zone: changing it forces a full refresh of every summary (administrators only).
+GRANT EXECUTE ON FUNCTION reports.set_timezone(text) TO reports_admin;
