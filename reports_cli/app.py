@@ -36,8 +36,14 @@ devdb_app = typer.Typer(
     help="Run a throwaway local PostgreSQL cluster in .reports-db/ (start|stop|status|url).",
     no_args_is_help=True,
 )
+capture_app = typer.Typer(
+    help="Change capture on the CRM tables, for incremental refresh: install|uninstall|status "
+    "(docs/capture.md).",
+    no_args_is_help=True,
+)
 app.add_typer(migrate_app, name="migrate")
 app.add_typer(devdb_app, name="dev-db")
+app.add_typer(capture_app, name="capture")
 
 
 def say(line: str) -> None:
@@ -251,20 +257,147 @@ def refresh_cmd(
     wait: Annotated[
         bool, typer.Option("--wait", help="Wait for a running refresh instead of skipping.")
     ] = False,
+    every: Annotated[
+        str | None,
+        typer.Option(
+            "--every",
+            help="Keep running: refresh every INTERVAL (5m, 30s, 1h) and early after large changes, "
+            "until SIGINT/SIGTERM (see `reports scheduler`).",
+        ),
+    ] = None,
+    rebuild: Annotated[
+        bool,
+        typer.Option("--rebuild", help="Recompute every day of the views, whatever the captured changes."),
+    ] = False,
 ) -> None:
-    """Refresh the summaries (all, or --view NAME ...); exit 1 if any view failed."""
+    """Refresh the summaries (all, or --view NAME ...); exit 1 if any view failed; --every: keep going."""
     from reports_cli import refresh
 
     cfg = settings()
+    if every is not None:
+        if wait:
+            fail("--wait does not apply to --every: the scheduler always waits its turn", 2)
+        if rebuild:
+            fail("--rebuild does not apply to --every: rebuild once, then schedule", 2)
+        _run_scheduler(cfg, every, view)
+        return
 
     def run() -> None:
-        rows = refresh.run_refresh(cfg.require_database_url(), view or None, wait, say)
+        if rebuild:
+            from reports_cli import capture
+
+            rows = capture.run_rebuild(cfg.require_database_url(), view or None, wait, say)
+        else:
+            rows = refresh.run_refresh(cfg.require_database_url(), view or None, wait, say)
         say(refresh.format_summary_table(rows))
         failed = [row["view"] for row in rows if row["status"] == "failed"]
         if failed:
             raise ReportsError(f"refresh failed for {', '.join(failed)} (see reports.refresh_log)")
 
     guarded(run)
+
+
+@app.command("scheduler")
+def scheduler_cmd(
+    every: Annotated[str, typer.Option("--every", help="Interval between refreshes: 5m, 30s, 1h.")] = "5m",
+    view: Annotated[
+        list[str] | None, typer.Option("--view", help="Refresh only this view (repeatable).")
+    ] = None,
+) -> None:
+    """Service: refresh on a schedule and after large CRM changes until SIGINT/SIGTERM (exit 0).
+
+    Any number of instances may run: one refreshes at a time and no due refresh is lost
+    (docs/scheduling.md). Early refresh: REPORTS_REFRESH_THRESHOLD, REPORTS_REFRESH_MIN_INTERVAL.
+    """
+    _run_scheduler(settings(), every, view)
+
+
+def _run_scheduler(cfg: Settings, every: str, views: list[str] | None) -> None:
+    from reports_cli.scheduler import Schedule, Scheduler, parse_interval, run_until_signalled, timestamped
+    from reports_cli.settings import duration_ms
+
+    def run() -> None:
+        schedule = Schedule(
+            every_s=parse_interval(every),
+            threshold=cfg.refresh_threshold,
+            min_interval_s=duration_ms(cfg.refresh_min_interval) / 1000,
+            views=tuple(views) if views else None,
+        )
+        run_until_signalled(Scheduler(cfg.require_database_url(), schedule, timestamped(say)))
+
+    guarded(run)
+
+
+@app.command("verify")
+def verify_cmd(
+    view: Annotated[
+        list[str] | None, typer.Option("--view", help="Verify only this view (repeatable).")
+    ] = None,
+) -> None:
+    """Compare the summaries with a full recompute (one snapshot); exit 1 listing the buckets that differ."""
+    from reports_cli import capture
+
+    cfg = settings()
+
+    def run() -> None:
+        rows = capture.verify(cfg.require_database_url(), view or None)
+        for row in rows:
+            bucket = row["bucket"].isoformat() if row["bucket"] is not None else "-"
+            typer.echo(f"{row['view']}  {bucket}  missing {row['missing_rows']}  extra {row['extra_rows']}")
+        if rows:
+            raise ReportsError(
+                f"{len(rows)} bucket(s) differ from a full recompute (repair: reports refresh --rebuild)"
+            )
+        say("every summary equals a full recompute")
+
+    guarded(run)
+
+
+# -- change capture ----------------------------------------------------------------
+CaptureUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="Connect as this role instead of REPORTS_DATABASE_URL (e.g. the owner of the CRM tables).",
+    ),
+]
+
+
+@capture_app.command("install")
+def capture_install_cmd(
+    row_level: Annotated[
+        bool,
+        typer.Option("--row-level", help="Row-level triggers, for a logical replication subscriber."),
+    ] = False,
+    database_url: CaptureUrlOption = None,
+) -> None:
+    """Apply sql/capture/install.sql (or install_row_level.sql): capture triggers on the CRM tables."""
+    from reports_cli import capture
+
+    cfg = settings()
+    rows = guarded(
+        lambda: capture.install(database_url or cfg.require_database_url(), row_level=row_level, progress=say)
+    )
+    say(capture.format_status(rows))
+
+
+@capture_app.command("uninstall")
+def capture_uninstall_cmd(database_url: CaptureUrlOption = None) -> None:
+    """Apply sql/capture/uninstall.sql: drop the capture triggers (needs the owner of the tables)."""
+    from reports_cli import capture
+
+    cfg = settings()
+    rows = guarded(lambda: capture.uninstall(database_url or cfg.require_database_url(), progress=say))
+    say(capture.format_status(rows))
+
+
+@capture_app.command("status")
+def capture_status_cmd() -> None:
+    """List per source table and event whether its capture trigger is present, enabled and in which mode."""
+    from reports_cli import capture
+
+    cfg = settings()
+    say(capture.format_status(guarded(lambda: capture.status(cfg.require_database_url()))))
 
 
 @app.command("docs")

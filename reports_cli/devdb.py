@@ -57,7 +57,9 @@ def free_port() -> int:
 
 
 def _port_is_free(port: int) -> bool:
+    """Nothing listens on ``port`` (a port in TIME_WAIT after a restart counts as free, as for postgres)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

@@ -24,6 +24,7 @@ import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -33,8 +34,15 @@ from psycopg import sql
 from reports_cli.db import connect
 from reports_cli.errors import ReportsError
 from reports_http.catalog import Parameter, Report
-from reports_http.formats import Column, Format, ReportMeta, download_filename, parse_format, render
-from reports_http.formats.negotiation import FormatError
+from reports_http.formats import (
+    Column,
+    Format,
+    FormatError,
+    ReportMeta,
+    download_filename,
+    parse_format,
+    render,
+)
 from reports_http.params import ParamError, parse_params
 
 __all__ = ["ExportResult", "ExportTarget", "export_report", "parse_param_options", "resolve_target"]
@@ -146,7 +154,10 @@ def _default_value(expression: str | None) -> Any:
     if quoted := _QUOTED_DEFAULT.match(expression):
         return quoted.group(1).replace("''", "'")
     if bare := _BARE_DEFAULT.match(expression):
-        return bare.group(1)
+        text = bare.group(1)
+        if text in ("true", "false"):
+            return text == "true"
+        return Decimal(text) if "." in text else int(text)
     return expression
 
 

@@ -46,6 +46,13 @@ class Settings(BaseSettings):
         description="Read-only connection to the crm and audit schemas (default: REPORTS_DATABASE_URL)",
     )
     cache_ttl: int = Field(default=60, ge=0, description="Seconds a cached report result is served")
+    cache_max_entries: int = Field(default=1000, ge=0, description="Most responses in the API's cache")
+    cache_max_bytes: int = Field(
+        default=1_048_576, ge=0, description="Largest response body the API caches (bytes)"
+    )
+    cache_max_total_bytes: int = Field(
+        default=67_108_864, ge=0, description="Most bytes of cached response bodies in all"
+    )
     host: str = Field(default="127.0.0.1", min_length=1, description="Address reports-api listens on")
     port: int = Field(default=8087, ge=1, le=65535, description="Port reports-api listens on")
     timezone: str = Field(default="UTC", description="IANA time zone of day boundaries in every report")
@@ -68,6 +75,12 @@ class Settings(BaseSettings):
     )
     dev_user_id: int = Field(default=1, ge=1, description="insecure-dev only: the user id of every request")
     dev_roles: str = Field(default="admin", description="insecure-dev only: the roles of every request")
+    refresh_threshold: int = Field(
+        default=10_000, ge=0, description="Pending changes of a view that start a scheduler refresh early"
+    )
+    refresh_min_interval: str = Field(
+        default="30s", description="Shortest time between the starts of two threshold-triggered refreshes"
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -80,7 +93,7 @@ class Settings(BaseSettings):
             ) from None
         return value
 
-    @field_validator("statement_timeout", "pool_timeout")
+    @field_validator("statement_timeout", "pool_timeout", "refresh_min_interval")
     @classmethod
     def _valid_duration(cls, value: str) -> str:
         duration_ms(value)

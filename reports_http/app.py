@@ -1,10 +1,11 @@
 """The FastAPI application of ``reports-api``.
 
-Layers, outermost first: ASGI middlewares added with ``app.add_middleware`` (the place for a
-response cache and ETag/304 check that answers before routing: it can use
-``app.state.service`` -- ``authenticator.authenticate(headers)``, ``catalog.current``,
-``params.parse_params`` -- without FastAPI), then the error handlers of
-:mod:`reports_http.errors`, then the routes (:mod:`reports_http.routes`, :mod:`reports_http.health`).
+Layers, outermost first: :class:`reports_http.observe.ObserveLayer` (request id, Server-Timing,
+request metrics) and :class:`reports_http.fastpath.ReportCacheLayer` (cached and 304 answers of
+report calls), both plain ASGI in front of everything FastAPI adds (:class:`ReportsApi`), then
+FastAPI's middlewares and the error handlers of :mod:`reports_http.errors`, then the routes
+(:mod:`reports_http.routes`, :mod:`reports_http.health`, :mod:`reports_http.refresh_api`,
+:mod:`reports_http.metrics`).
 ``/openapi.json`` is rebuilt from the catalog whenever it changes (:mod:`reports_http.openapi`).
 """
 
@@ -20,9 +21,12 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp
 
 from reports_cli.settings import Settings
-from reports_http import errors, health, openapi, routes
+from reports_http import context, errors, health, metrics, openapi, refresh_api, routes
+from reports_http.fastpath import ReportCacheLayer
+from reports_http.observe import ObserveLayer
 from reports_http.service import Service
 
 log = logging.getLogger("reports_http.app")
@@ -32,8 +36,19 @@ SUMMARY = "Read-only CRM reports: every exposed SQL function of schema reports a
 VERSION = "0.1.0"
 
 
+class ReportsApi(FastAPI):
+    """FastAPI with the service's own ASGI layers outside all of FastAPI's (the hot path of cached
+    and 304 answers skips FastAPI's middlewares, routing and validation)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        service: Service = self.state.service
+        inner = super().build_middleware_stack()
+        return ObserveLayer(ReportCacheLayer(inner, service), service)  # type: ignore[arg-type]
+
+
 def create_app(settings: Settings) -> FastAPI:
     """The application; :class:`ConfigError` for unusable identity settings (``REPORTS_AUTH``)."""
+    context.install_log_record_factory()
     service = Service.create(settings)
 
     @asynccontextmanager
@@ -46,7 +61,7 @@ def create_app(settings: Settings) -> FastAPI:
             hangup()
             await run_in_threadpool(service.stop)
 
-    app = FastAPI(title=TITLE, summary=SUMMARY, version=VERSION, lifespan=lifespan)
+    app = ReportsApi(title=TITLE, summary=SUMMARY, version=VERSION, lifespan=lifespan)
     app.state.service = service
     errors.install(app)
     app.include_router(health.router)
@@ -59,6 +74,8 @@ def create_app(settings: Settings) -> FastAPI:
         "(503 with the reason otherwise).",
     )
     app.include_router(routes.router)
+    app.include_router(refresh_api.router)
+    app.include_router(metrics.router)
     app.openapi = _openapi(app, service)  # type: ignore[method-assign]
     return app
 
@@ -68,7 +85,7 @@ def _openapi(app: FastAPI, service: Service) -> Callable[[], dict[str, Any]]:
     built: dict[str | None, dict[str, Any]] = {}
 
     def document() -> dict[str, Any]:
-        catalog = service.catalog.get()
+        catalog = service.catalog.current  # never blocks the event loop (loading happens elsewhere)
         key = catalog.version if catalog else None
         if key not in built:
             base = get_openapi(title=TITLE, version=VERSION, summary=SUMMARY, routes=app.routes)

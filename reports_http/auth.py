@@ -13,6 +13,8 @@
 
 Authenticators take plain headers (any case-insensitive mapping), so a layer in front of FastAPI
 (a cache) can call them too. A missing or invalid identity raises :class:`AuthError` (401).
+A verified bearer token is remembered (at most :data:`VERIFIED_TOKENS` of them) until its ``exp``
+(without the leeway): a client repeating its token is not verified again on every request.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +39,8 @@ log = logging.getLogger("reports_http.auth")
 
 #: Seconds of clock skew accepted on ``exp`` (and ``nbf``, ``iat``).
 LEEWAY_S = 30
+#: Verified tokens remembered until they expire (the memo is emptied when full).
+VERIFIED_TOKENS = 4096
 #: Application role names, as ``reports.set_caller`` accepts them.
 ROLE = re.compile(r"[a-z][a-z0-9_]*")
 _MAX_USER_ID = 2**63 - 1
@@ -106,14 +111,25 @@ class JwtAuthenticator:
         self._audience = settings.jwt_audience
         self._user_claim = settings.jwt_user_claim
         self._roles_claim = settings.jwt_roles_claim
+        self._verified: dict[str, tuple[Caller, float]] = {}  # token -> (caller, its exp)
 
     def authenticate(self, headers: Mapping[str, str]) -> Caller:
         scheme, _, token = (headers.get("authorization") or "").strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthError("a bearer token is required (Authorization: Bearer <token>)")
+        known = self._verified.get(token)
+        if known is not None and time.time() < known[1]:
+            return known[0]
+        caller, expires = self._verify(token.strip())
+        if len(self._verified) >= VERIFIED_TOKENS:
+            self._verified.clear()
+        self._verified[token] = (caller, expires)
+        return caller
+
+    def _verify(self, token: str) -> tuple[Caller, float]:
         try:
             claims = jwt.decode(
-                token.strip(),
+                token,
                 self._key,
                 algorithms=self._algorithms,
                 audience=self._audience,
@@ -127,7 +143,7 @@ class JwtAuthenticator:
             roles = parse_roles(claims.get(self._roles_claim), f"claim {self._roles_claim}")
         except AuthError as exc:
             raise AuthError(f"invalid bearer token: {exc}", token_error=True) from None
-        return Caller(user_id, roles)
+        return Caller(user_id, roles), float(claims["exp"])
 
 
 class GatewayHeadersAuthenticator:

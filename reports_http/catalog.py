@@ -28,6 +28,8 @@ from reports_http.formats import Column
 log = logging.getLogger("reports_http.catalog")
 
 Conn = psycopg.Connection[dict[str, Any]]
+#: Query-string names of the HTTP layer (paging, format): a report with a parameter so named is not exposed.
+RESERVED = frozenset({"limit", "offset", "format"})
 #: Seconds between two attempts to load a catalog that could never be loaded (database down).
 LOAD_RETRY_S = 2.0
 CONNECT_TIMEOUT_S = 5
@@ -122,8 +124,12 @@ def read_catalog(conn: Conn) -> Catalog:
     digest = hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()
     reports: dict[str, Report] = {}
     for row in rows:
-        if row["problem"]:
-            log.warning("report function reports.%s is not exposed: %s", row["name"], row["problem"])
+        reserved = sorted(RESERVED & {p["name"] for p in row["parameters"]})
+        problem = row["problem"] or (
+            f"parameter {reserved[0]} has a name reserved by the API" if reserved else None
+        )
+        if problem:
+            log.warning("report function reports.%s is not exposed: %s", row["name"], problem)
             continue
         reports[row["name"]] = _report(row)
     return Catalog(dict(sorted(reports.items())), digest, datetime.now(UTC))

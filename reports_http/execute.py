@@ -30,12 +30,13 @@ import psycopg
 from psycopg import sql
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from reports_cli.dburl import to_libpq
 from reports_cli.settings import Settings
 from reports_http.auth import Caller
 from reports_http.catalog import Report
+from reports_http.context import database_time
 from reports_http.errors import is_connection_failure
 
 log = logging.getLogger("reports_http.execute")
@@ -134,15 +135,18 @@ def _refreshed_at(context: psycopg.Cursor[Row]) -> datetime | None:
 
 
 def _with_retry(pool: ConnectionPool[Conn], work: Callable[[float | None], T]) -> T:
-    """``work(timeout)``; once more after a dead connection, with the pool's idle connections checked."""
-    try:
-        return work(None)
-    except psycopg.OperationalError as exc:
-        if not is_connection_failure(exc):
-            raise
-        log.info("connection failed (%s): checking the pool and retrying once", " ".join(str(exc).split()))
-        pool.check()
-        return work(min(RETRY_TIMEOUT_S, pool.timeout))
+    """``work(timeout)``; once more after a dead connection, with the pool's idle connections checked.
+    The time is the request's database time (``Server-Timing: db``)."""
+    with database_time():
+        try:
+            return work(None)
+        except psycopg.OperationalError as exc:
+            if isinstance(exc, PoolTimeout) or not is_connection_failure(exc):
+                raise  # the pool already waited for a connection
+            reason = " ".join(str(exc).split())
+            log.info("connection failed (%s): checking the pool and retrying once", reason)
+            pool.check()
+            return work(min(RETRY_TIMEOUT_S, pool.timeout))
 
 
 def fetch_page(pool: ConnectionPool[Conn], call: Call, *, limit: int | None, offset: int) -> Page:

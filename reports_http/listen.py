@@ -78,10 +78,10 @@ class NotificationListener:
     def _listen(self, conn: psycopg.Connection[Any]) -> None:
         for channel in self._handlers:
             conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
-        self.connected.set()
         log.info("listening on %s", ", ".join(self._handlers) or "(no channel)")
         if self._on_connect is not None:
             self._call(self._on_connect)
+        self.connected.set()  # listening, and caught up with what was missed
 
     def _serve(self, conn: psycopg.Connection[Any]) -> None:
         while not self._stop.is_set():

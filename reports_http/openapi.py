@@ -12,7 +12,7 @@ from typing import Any
 
 from reports_http.catalog import Catalog, Parameter, Report
 from reports_http.formats import Format
-from reports_http.params import RESERVED
+from reports_http.params import MAX_OFFSET, RESERVED
 
 _NUMBER = ["number", "string"]  # numeric NaN/Infinity are written as strings (formats.encoding)
 _SCALARS: dict[str, dict[str, Any]] = {
@@ -41,6 +41,13 @@ _ERRORS = {
     "500": "Internal error (with a request id)",
     "503": "The database is unavailable (retry after Retry-After seconds)",
     "504": "The report exceeded the statement timeout (SQLSTATE 57014)",
+}
+_STRING = {"schema": {"type": "string"}}
+#: Headers of a report answer (reports_http.fastpath; absent while the data version is unknown).
+CACHE_HEADERS: dict[str, Any] = {
+    "ETag": {"description": "Weak tag of the data version and the request (for If-None-Match)", **_STRING},
+    "Last-Modified": {"description": "Oldest refresh time of the summaries the report reads", **_STRING},
+    "Cache-Control": {"description": "private, max-age=<REPORTS_CACHE_TTL>", **_STRING},
 }
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -113,7 +120,7 @@ def _http_parameters(max_rows: int) -> list[dict[str, Any]]:
             "in": "query",
             "required": False,
             "description": "Rows to skip",
-            "schema": {"type": "integer", "minimum": 0, "default": 0},
+            "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
         },
         {
             "name": "format",
@@ -160,7 +167,11 @@ def _operation(report: Report, max_rows: int) -> dict[str, Any]:
         "description": report.comment,
         "parameters": parameters + _http_parameters(max_rows),
         "responses": {
-            "200": {"description": "The report's rows", "content": content},
+            "200": {"description": "The report's rows", "content": content, "headers": CACHE_HEADERS},
+            "304": {
+                "description": "Not modified: If-None-Match holds the current ETag (the report did not run)",
+                "headers": CACHE_HEADERS,
+            },
             **{status: {"description": text, "content": error} for status, text in _ERRORS.items()},
         },
     }

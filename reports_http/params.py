@@ -22,11 +22,13 @@ from typing import Any
 
 from psycopg.types.numeric import Float4
 
-from reports_http.catalog import Parameter, Report
+from reports_http.catalog import RESERVED, Parameter, Report
 
-RESERVED = frozenset({"limit", "offset", "format"})
+__all__ = ["RESERVED", "Paging", "ParamError", "params_used", "parse_paging", "parse_params", "parse_value"]
 MAX_VALUE_LENGTH = 10_000
 _BIGINT_MAX = 2**63 - 1
+#: Largest ``offset``: the row count of PostgreSQL's ``MOVE`` is a 32-bit integer.
+MAX_OFFSET = 2**31 - 1
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _NUMERIC = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -189,14 +191,15 @@ def params_used(report: Report, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def parse_paging(query: Iterable[tuple[str, str]], *, max_limit: int | None) -> Paging:
-    """``limit`` (0 to ``max_limit``; default ``max_limit``, None = no limit) and ``offset`` (>= 0)."""
+    """``limit`` (0 to ``max_limit``; default ``max_limit``, None = no limit) and ``offset`` (0 to
+    :data:`MAX_OFFSET`)."""
     given = _single((k, v) for k, v in query if k in ("limit", "offset"))
     top = max_limit if max_limit is not None else _BIGINT_MAX
     limit, offset = max_limit, 0
     if "limit" in given:
         limit = _paging_value("limit", given["limit"], top, f"at most {top} rows per page (REPORTS_MAX_ROWS)")
     if "offset" in given:
-        offset = _paging_value("offset", given["offset"], _BIGINT_MAX, "rows to skip")
+        offset = _paging_value("offset", given["offset"], MAX_OFFSET, "rows to skip")
     return Paging(limit, offset)
 
 

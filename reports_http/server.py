@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+import copy
+import logging.config
+from typing import Any
+
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 
 from reports_cli.settings import Settings
 from reports_http.app import create_app
+from reports_http.context import install_log_record_factory
+
+_WITH_REQUEST_ID = "%(levelprefix)s [%(request_id)s] "
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging, plus the service's own loggers (and the pool's warnings) on the same handler;
+    every line shows the id of the request it was written for (``-`` outside requests)."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    for formatter in config["formatters"].values():
+        formatter["fmt"] = formatter["fmt"].replace("%(levelprefix)s ", _WITH_REQUEST_ID, 1)
+    config["loggers"]["reports_http"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    config["loggers"]["psycopg"] = {"handlers": ["default"], "level": "WARNING", "propagate": False}
+    return config
 
 
 def serve(settings: Settings) -> None:
     settings.require_database_url()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    config = log_config()
+    install_log_record_factory()  # before any record is made: the formats use %(request_id)s
+    logging.config.dictConfig(config)  # before create_app: its start-up checks log (insecure-dev warning)
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", log_config=config)

@@ -1,9 +1,15 @@
-"""The long-lived parts of one ``reports-api`` process: pool, catalog, identity, notifications.
+"""The long-lived parts of one ``reports-api`` process: pool, catalog, identity, notifications,
+data versions, response cache, metrics and refresh jobs.
 
 :class:`Service` is built by ``create_app`` (a bad identity setting fails there, at start-up) and
-started/stopped by the application's lifespan. Everything a layer in front of FastAPI needs (a
-cache answering before routing) is reachable from it: ``catalog.current``, ``authenticator``,
-``listener.add_handler('reports_refreshed', ...)`` (register before start), ``pool``.
+started/stopped by the application's lifespan. Everything the layers in front of FastAPI need
+(:mod:`reports_http.fastpath`, :mod:`reports_http.observe`) is reachable from it.
+
+Notifications (one LISTEN connection): ``reports_catalog`` (``reports migrate``) reloads the
+catalog and the definitions fingerprint of the data versions; ``reports_refreshed`` (the refresh
+engine, at commit) takes the new generations at once, which drops the cached responses of the
+refreshed summaries. After every (re)connection both are read again, since notifications sent
+while disconnected are lost; while disconnected the cache steps aside.
 """
 
 from __future__ import annotations
@@ -17,11 +23,20 @@ from psycopg_pool import ConnectionPool
 from reports_cli.migrate import NOTIFY_CHANNEL
 from reports_cli.settings import Settings
 from reports_http.auth import Authenticator, make_authenticator
+from reports_http.cache import ResultCache
 from reports_http.catalog import CatalogStore
 from reports_http.execute import Conn, make_pool
 from reports_http.listen import NotificationListener
+from reports_http.metrics import Metrics, ServiceCollector, read_view_rows
+from reports_http.refresh_jobs import RefreshJobs
+from reports_http.versions import DataVersions
 
 log = logging.getLogger("reports_http.service")
+
+#: Channel of the refresh engine's notifications (``reports.refresh_views``).
+REFRESHED_CHANNEL = "reports_refreshed"
+#: Seconds start-up waits for the LISTEN connection (the cache is bypassed until it is up).
+LISTEN_WAIT_S = 2.0
 
 
 @dataclass
@@ -31,6 +46,10 @@ class Service:
     catalog: CatalogStore
     authenticator: Authenticator
     listener: NotificationListener
+    versions: DataVersions
+    cache: ResultCache
+    metrics: Metrics
+    jobs: RefreshJobs
     _opened: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -40,17 +59,47 @@ class Service:
         url = settings.require_database_url()
         authenticator = make_authenticator(settings)
         catalog = CatalogStore(url)
-        listener = NotificationListener(url, on_connect=lambda: catalog.reload("LISTEN connected"))
-        listener.add_handler(
-            NOTIFY_CHANNEL, lambda payload: catalog.reload(f"NOTIFY {NOTIFY_CHANNEL} {payload}")
+        versions = DataVersions(url, settings.timezone)
+        cache = ResultCache(
+            ttl_s=settings.cache_ttl,
+            max_entries=settings.cache_max_entries,
+            max_entry_bytes=settings.cache_max_bytes,
+            max_total_bytes=settings.cache_max_total_bytes,
         )
-        return cls(settings, make_pool(settings), catalog, authenticator, listener)
+        versions.on_change(cache.invalidate)
+        catalog.on_change(lambda _: cache.clear())
+
+        def connected() -> None:
+            catalog.reload("LISTEN connected")
+            versions.reload("LISTEN connected")
+
+        def migrated(payload: str) -> None:
+            catalog.reload(f"NOTIFY {NOTIFY_CHANNEL} {payload}")
+            versions.reload(f"NOTIFY {NOTIFY_CHANNEL}")
+
+        listener = NotificationListener(url, on_connect=connected)
+        listener.add_handler(NOTIFY_CHANNEL, migrated)
+        listener.add_handler(REFRESHED_CHANNEL, versions.apply_notification)
+        versions.listening = listener.connected.is_set
+        pool = make_pool(settings)
+        metrics = Metrics()
+        service = cls(
+            settings, pool, catalog, authenticator, listener, versions, cache, metrics, RefreshJobs(url)
+        )
+        metrics.registry.register(
+            ServiceCollector(service.pool_stats, cache, lambda: read_view_rows(service.ensure_pool()))
+        )
+        return service
 
     def start(self) -> None:
         """Open the pool (in the background: the database may be down), load the catalog, listen."""
         self.ensure_pool()
         self.catalog.reload("start-up")
         self.listener.start()
+        if not self.listener.connected.wait(LISTEN_WAIT_S):
+            log.warning(
+                "LISTEN not connected after %.0fs: responses are not cached until it is", LISTEN_WAIT_S
+            )
 
     def ensure_pool(self) -> ConnectionPool[Conn]:
         """The pool, opened on first use when the lifespan did not open it."""
@@ -60,6 +109,10 @@ class Service:
                     self.pool.open(wait=False)
                     self._opened = True
         return self.pool
+
+    def pool_stats(self) -> dict[str, int] | None:
+        """The pool's ``get_stats()`` (None before it is opened)."""
+        return self.pool.get_stats() if self._opened else None
 
     def reload_catalog_in_background(self, reason: str) -> None:
         threading.Thread(

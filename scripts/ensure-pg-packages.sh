@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Make sure the PostgreSQL extensions the test suite uses are installed for the
 # server version on this machine: plpgsql_check (static check of every PL/pgSQL
-# function). Installs the Debian package when running as root; never upgrades the
+# function) and pg_cron (tests/test_pg_cron.py: the scheduling alternative of
+# docs/scheduling.md). Installs the Debian package when running as root; never upgrades the
 # installed server (apt-get install --no-upgrade). As a non-root user a missing
-# package is reported and the check that needs it is skipped by the tests.
+# package is reported and the tests that need it are skipped.
 set -euo pipefail
 
 log() { printf '%s\n' "$*" >&2; }
@@ -23,14 +24,15 @@ sharedir="$("$pg_config_bin" --sharedir)"
 
 missing=()
 [ -f "$sharedir/extension/plpgsql_check.control" ] || missing+=("postgresql-$major-plpgsql-check")
+[ -f "$sharedir/extension/pg_cron.control" ] || missing+=("postgresql-$major-cron")
 
 if [ "${#missing[@]}" -eq 0 ]; then
-    log "PostgreSQL $major extensions present: plpgsql_check"
+    log "PostgreSQL $major extensions present: plpgsql_check, pg_cron"
     exit 0
 fi
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     log "warning: missing ${missing[*]} (install as root: apt-get install --no-upgrade ${missing[*]});" \
-        "the plpgsql_check test will be skipped"
+        "the tests that need them will be skipped"
     exit 0
 fi
 log "installing ${missing[*]} (apt-get install --no-upgrade) ..."

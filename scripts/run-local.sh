@@ -27,6 +27,9 @@ if [ -z "$configured_url" ]; then
     echo "REPORTS_DATABASE_URL=$REPORTS_DATABASE_URL"
     step "demo data (scale ${REPORTS_DEMO_SCALE:-5}; kept when already loaded)"
     reports demo-data --scale "${REPORTS_DEMO_SCALE:-5}" --if-empty
+    # The embedded default serves anonymous requests as a CRM admin, on loopback only
+    # (reports-api refuses insecure-dev on any other address). Set REPORTS_AUTH to override.
+    export REPORTS_AUTH="${REPORTS_AUTH:-insecure-dev}"
 fi
 
 stop_cluster() {
@@ -50,6 +53,10 @@ cat <<TRY
 Try:
   curl http://$host:$port/health
   curl http://$host:$port/ready
+  curl http://$host:$port/reports
+  curl "http://$host:$port/reports/revenue_by_period?p_from=2026-01-01&p_to=2026-06-30&p_grain=month"
+  curl -o pipeline.xlsx "http://$host:$port/reports/sales_pipeline?format=xlsx"
+  open http://$host:$port/docs in a browser
   psql "\$(scripts/lib/dburl.sh "$REPORTS_DATABASE_URL")" -c 'SELECT * FROM reports.refresh_status()'
 TRY
 "$POETRY" run reports api &

@@ -15,7 +15,9 @@ database from them for every test:
 from __future__ import annotations
 
 import atexit
+import signal
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ from reports_cli.devdb import SUPERUSER, Cluster
 DEMO_SCALE = 1
 DEMO_SEED = 42
 DEMO_END = date(2026, 10, 31)
+SERVER_OPTIONS = ("-c max_connections=200",)
 
 
 @dataclass
@@ -60,17 +63,34 @@ class PgServer:
             conn.execute(query)
         return self.url(name)
 
+    def restart(self) -> None:
+        """Start the (stopped) server again on the same port, so every fixture URL stays valid."""
+        port = self.port
+        self.cluster.start(extra_options=SERVER_OPTIONS)
+        assert self.cluster.port() == port, f"restarted on port {self.cluster.port()}, not {port}"
+
     def drop_database(self, name: str) -> None:
         with psycopg.connect(self.url("postgres", search_path=None), autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+def _interrupt_on_sigterm() -> None:
+    """Let a SIGTERM (CI timeout, kill) end the session like Ctrl-C, so the server is stopped."""
+
+    def handler(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
+    _interrupt_on_sigterm()
     base = Path(tempfile.mkdtemp(prefix="reports-pytest-"))
     cluster = Cluster(base, dbname="postgres")
     atexit.register(cluster.destroy)
-    cluster.start(extra_options=("-c max_connections=200",))
+    cluster.start(extra_options=SERVER_OPTIONS)
     port = cluster.port()
     assert port is not None
     try:

@@ -244,8 +244,14 @@ def load_source(conn: psycopg.Connection[Any]) -> Source:
     )
     deals = [
         Deal(
-            r["id"], r["client_id"], r["owner_id"], r["stage"], r["status"], r["amount"],
-            r["created_at"], r["closed_at"],
+            r["id"],
+            r["client_id"],
+            r["owner_id"],
+            r["stage"],
+            r["status"],
+            r["amount"],
+            r["created_at"],
+            r["closed_at"],
         )
         for r in raw_deals
         if r["deleted_at"] is None and r["client_id"] in clients
@@ -268,8 +274,15 @@ def load_source(conn: psycopg.Connection[Any]) -> Source:
         owner = deal.owner_id if deal is not None else clients[r["client_id"]].owner_id
         payments.append(
             Payment(
-                r["id"], r["deal_id"], r["client_id"], owner, r["amount"], r["status"], r["due_date"],
-                r["paid_at"], r["created_at"],
+                r["id"],
+                r["deal_id"],
+                r["client_id"],
+                owner,
+                r["amount"],
+                r["status"],
+                r["due_date"],
+                r["paid_at"],
+                r["created_at"],
             )
         )
     events = [
@@ -362,7 +375,8 @@ class Reference:
     def outstanding_at(self, day: date) -> list[Payment]:
         """Payments outstanding at the end of ``day`` (created by then, not failed, not paid by then)."""
         return [
-            p for p in self.payments
+            p
+            for p in self.payments
             if self.local(p.created_at) <= day
             and p.status != "failed"
             and (p.paid_at is None or self.local(p.paid_at) > day)
@@ -379,15 +393,17 @@ class Reference:
                 continue
             in_stage = [d for d in open_deals if d.stage == stage.code]
             probability = stage.probability or ZERO
-            rows.append({
-                "stage_code": stage.code,
-                "stage_name": stage.name,
-                "stage_position": stage.position,
-                "deals": len(in_stage),
-                "amount": round_to(sum((d.amount for d in in_stage), ZERO), 2),
-                "weighted_amount": round_to(sum((d.amount * probability for d in in_stage), ZERO), 2),
-                "avg_age_days": round_to(mean([days_between(d.created_at, as_of) for d in in_stage]), 2),
-            })
+            rows.append(
+                {
+                    "stage_code": stage.code,
+                    "stage_name": stage.name,
+                    "stage_position": stage.position,
+                    "deals": len(in_stage),
+                    "amount": round_to(sum((d.amount for d in in_stage), ZERO), 2),
+                    "weighted_amount": round_to(sum((d.amount * probability for d in in_stage), ZERO), 2),
+                    "avg_age_days": round_to(mean([days_between(d.created_at, as_of) for d in in_stage]), 2),
+                }
+            )
         return rows
 
     # ---- 2. revenue_by_period
@@ -406,15 +422,17 @@ class Reference:
             won = between(won_by_day, period.first, period.last)
             amount = sum((d.amount for d in won), ZERO)
             paid = sum((p.amount for p in between(paid_by_day, period.first, period.last)), ZERO)
-            rows.append({
-                "period_start": period.start,
-                "won_deals": len(won),
-                "won_amount": round_to(amount, 2),
-                "avg_deal_size": ratio(amount, len(won), 2),
-                "paid_amount": round_to(paid, 2),
-                "prev_won_amount": round_to(prev, 2),
-                "growth_pct": ratio(amount - prev, prev, 2, scale=100),
-            })
+            rows.append(
+                {
+                    "period_start": period.start,
+                    "won_deals": len(won),
+                    "won_amount": round_to(amount, 2),
+                    "avg_deal_size": ratio(amount, len(won), 2),
+                    "paid_amount": round_to(paid, 2),
+                    "prev_won_amount": round_to(prev, 2),
+                    "growth_pct": ratio(amount - prev, prev, 2, scale=100),
+                }
+            )
             prev = amount
         return rows
 
@@ -435,17 +453,19 @@ class Reference:
             team = self.source.teams.get(user.team_id) if user.team_id is not None else None
             amount = sum((d.amount for d in won), ZERO)
             cycles = [days_between(d.created_at, d.closed_at) for d in won if d.closed_at is not None]
-            rows.append({
-                "owner_id": owner_id,
-                "owner_name": user.full_name,
-                "team_name": team.name if team else None,
-                "won_deals": len(won),
-                "won_amount": round_to(amount, 2),
-                "lost_deals": len(lost),
-                "win_rate": ratio(len(won), len(won) + len(lost), 4),
-                "avg_deal_size": ratio(amount, len(won), 2),
-                "avg_cycle_days": round_to(mean(cycles), 2),
-            })
+            rows.append(
+                {
+                    "owner_id": owner_id,
+                    "owner_name": user.full_name,
+                    "team_name": team.name if team else None,
+                    "won_deals": len(won),
+                    "won_amount": round_to(amount, 2),
+                    "lost_deals": len(lost),
+                    "win_rate": ratio(len(won), len(won) + len(lost), 4),
+                    "avg_deal_size": ratio(amount, len(won), 2),
+                    "avg_cycle_days": round_to(mean(cycles), 2),
+                }
+            )
         rows.sort(key=lambda r: (-r["won_amount"], r["owner_id"]))
         dense_rank(rows, "won_amount")
         return rows[:p_limit]
@@ -476,12 +496,14 @@ class Reference:
         previous: int | None = None
         for stage in self.source.stages:
             count = reached[stage.code]
-            rows.append({
-                "stage_code": stage.code,
-                "reached": count,
-                "conversion_pct": None if previous is None else ratio(count, previous, 2, scale=100),
-                "avg_days_in_stage": round_to(mean(durations[stage.code]), 2),
-            })
+            rows.append(
+                {
+                    "stage_code": stage.code,
+                    "reached": count,
+                    "conversion_pct": None if previous is None else ratio(count, previous, 2, scale=100),
+                    "avg_days_in_stage": round_to(mean(durations[stage.code]), 2),
+                }
+            )
             previous = count
         return rows
 
@@ -510,8 +532,7 @@ class Reference:
 
     def collections_summary(self, p_from: date, p_to: date) -> dict[str, Any]:
         invoiced = [
-            p for p in self.payments
-            if p.status != "failed" and p_from <= self.local(p.created_at) <= p_to
+            p for p in self.payments if p.status != "failed" and p_from <= self.local(p.created_at) <= p_to
         ]
         invoiced_amount = sum((p.amount for p in invoiced), ZERO)
         collected = between(self.paid_by_day(), p_from, p_to)
@@ -556,14 +577,16 @@ class Reference:
                     won = [a for day, a in won_by_client[client_id] if window.first <= day <= last]
                     active += 1 if won else 0
                     amount += sum(won, ZERO)
-                rows.append({
-                    "cohort_start": cohort.start,
-                    "period_offset": offset,
-                    "cohort_size": len(members),
-                    "active_clients": active,
-                    "retention_pct": ratio(active, len(members), 2, scale=100),
-                    "won_amount": round_to(amount, 2),
-                })
+                rows.append(
+                    {
+                        "cohort_start": cohort.start,
+                        "period_offset": offset,
+                        "cohort_size": len(members),
+                        "active_clients": active,
+                        "retention_pct": ratio(active, len(members), 2, scale=100),
+                        "won_amount": round_to(amount, 2),
+                    }
+                )
                 offset, start = offset + 1, shift_period(start, p_grain)
         return rows
 
@@ -580,14 +603,16 @@ class Reference:
         rows = []
         for client_id in set(won_by) | set(paid_by):
             won = won_by.get(client_id, [])
-            rows.append({
-                "client_id": client_id,
-                "client_name": self.source.clients[client_id].name,
-                "won_deals": len(won),
-                "won_amount": round_to(sum((d.amount for d in won), ZERO), 2),
-                "paid_amount": round_to(paid_by.get(client_id, ZERO), 2),
-                "last_won_at": max((d.closed_at for d in won if d.closed_at is not None), default=None),
-            })
+            rows.append(
+                {
+                    "client_id": client_id,
+                    "client_name": self.source.clients[client_id].name,
+                    "won_deals": len(won),
+                    "won_amount": round_to(sum((d.amount for d in won), ZERO), 2),
+                    "paid_amount": round_to(paid_by.get(client_id, ZERO), 2),
+                    "last_won_at": max((d.closed_at for d in won if d.closed_at is not None), default=None),
+                }
+            )
         rows.sort(key=lambda r: (-r["won_amount"], r["client_id"]))
         dense_rank(rows, "won_amount")
         return rows[:p_limit]
@@ -600,12 +625,14 @@ class Reference:
         for period in periods(p_from, p_to, p_grain):
             inside = between(self.events_by_day, period.first, period.last)
             actors = {e.actor_id for e in inside}
-            rows.append({
-                "period_start": period.start,
-                "active_users": len(actors),
-                "events": len(inside),
-                "events_per_active_user": ratio(len(inside), len(actors), 4),
-            })
+            rows.append(
+                {
+                    "period_start": period.start,
+                    "active_users": len(actors),
+                    "events": len(inside),
+                    "events_per_active_user": ratio(len(inside), len(actors), 4),
+                }
+            )
         return rows
 
     # ---- 10. activity_by_action

@@ -200,15 +200,15 @@ def test_pdf_truncates_at_the_setting(refreshed: str, tmp_path: Path) -> None:
         ),
     ],
 )
-def test_refusals_are_one_line(refreshed: str, tmp_path: Path, args: list[str], says: str) -> None:
-    line = one_error_line(run_export(refreshed, *args, "-o", "x.csv", cwd=tmp_path))
+def test_refusals_are_one_line(db_url: str, tmp_path: Path, args: list[str], says: str) -> None:
+    line = one_error_line(run_export(db_url, *args, "-o", "x.csv", cwd=tmp_path))
     assert says in line
     assert list(tmp_path.iterdir()) == []  # no partial file
 
 
-def test_sql_errors_carry_the_hint(refreshed: str, tmp_path: Path) -> None:
+def test_sql_errors_carry_the_hint(db_url: str, tmp_path: Path) -> None:
     args = ["revenue_by_period", "-p", "from=2026-03-01", "-p", "to=2026-01-01"]
-    line = one_error_line(run_export(refreshed, *args, cwd=tmp_path))
+    line = one_error_line(run_export(db_url, *args, cwd=tmp_path))
     assert line.endswith(")") and "(hint: " in line
 
 
@@ -238,12 +238,12 @@ def test_stdout(refreshed: str, db: Conn, tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_new_exposed_function_runs_read_only(refreshed: str, db: Conn, tmp_path: Path) -> None:
+def test_a_new_exposed_function_runs_read_only(db_url: str, db: Conn, tmp_path: Path) -> None:
     """A function granted to reports_reader is exportable at once, and it cannot write."""
     db.execute(
         "CREATE FUNCTION reports.touch_settings() RETURNS TABLE (touched bigint) LANGUAGE sql VOLATILE "
         "AS $$ UPDATE reports.settings SET updated_at = now() RETURNING 1::bigint $$"
     )
     db.execute("GRANT EXECUTE ON FUNCTION reports.touch_settings() TO reports_reader")
-    line = one_error_line(run_export(refreshed, "touch_settings", cwd=tmp_path))
+    line = one_error_line(run_export(db_url, "touch_settings", cwd=tmp_path))
     assert line.startswith("error: [25006] cannot execute UPDATE in a read-only transaction")

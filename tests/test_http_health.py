@@ -16,9 +16,11 @@ from reports_cli.devdb import free_port
 from reports_cli.settings import Settings
 from reports_http.app import create_app
 
+JWT_SECRET = "a-test-secret-that-is-long-enough-for-hs256"  # REPORTS_AUTH=jwt (the default) needs a key
+
 
 def client_for(url: str) -> TestClient:
-    return TestClient(create_app(Settings(database_url=url)))
+    return TestClient(create_app(Settings(database_url=url, jwt_secret=JWT_SECRET)))
 
 
 def test_health_does_not_need_the_database() -> None:
@@ -52,7 +54,12 @@ def test_not_ready_when_the_database_is_unreachable() -> None:
 
 def test_reports_api_process_serves_and_stops_on_ctrl_c(db_url: str) -> None:
     port = free_port()
-    env = {**os.environ, "REPORTS_DATABASE_URL": db_url, "REPORTS_PORT": str(port)}
+    env = {
+        **os.environ,
+        "REPORTS_DATABASE_URL": db_url,
+        "REPORTS_PORT": str(port),
+        "REPORTS_JWT_SECRET": JWT_SECRET,
+    }
     proc = subprocess.Popen(
         [sys.executable, "-c", "from reports_cli.app import serve_api_main; serve_api_main()"],
         env=env,

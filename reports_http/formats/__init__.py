@@ -19,13 +19,10 @@ from typing import Any
 
 from reports_http.formats.csv_format import render_csv
 from reports_http.formats.json_format import render_json
-from reports_http.formats.model import Column, Format, Rendered, ReportMeta
+from reports_http.formats.model import DEFAULT_PDF_MAX_ROWS, Column, Format, Rendered, ReportMeta
 from reports_http.formats.naming import content_disposition, download_filename
 from reports_http.formats.ndjson import render_ndjson
 from reports_http.formats.negotiation import FormatError, negotiate, parse_format
-from reports_http.formats.pdf import DEFAULT_MAX_ROWS as DEFAULT_PDF_MAX_ROWS
-from reports_http.formats.pdf import render_pdf
-from reports_http.formats.xlsx import render_xlsx
 
 __all__ = [
     "DEFAULT_PDF_MAX_ROWS",
@@ -42,11 +39,10 @@ __all__ = [
 
 Renderer = Callable[[Sequence[Column], Iterator[Mapping[str, Any]], ReportMeta], Iterator[bytes]]
 
-_STREAMING: dict[Format, Renderer] = {
+_TEXT_RENDERERS: dict[Format, Renderer] = {
     Format.JSON: render_json,
     Format.NDJSON: render_ndjson,
     Format.CSV: render_csv,
-    Format.XLSX: render_xlsx,
 }
 
 
@@ -62,9 +58,15 @@ def render(
     columns = list(columns)
     row_iter = iter(rows)
     if fmt is Format.PDF:
+        from reports_http.formats.pdf import render_pdf  # fpdf2 is slow to import: only when needed
+
         body = render_pdf(columns, row_iter, meta, max_rows=pdf_max_rows)
+    elif fmt is Format.XLSX:
+        from reports_http.formats.xlsx import render_xlsx
+
+        body = render_xlsx(columns, row_iter, meta)
     else:
-        body = _STREAMING[fmt](columns, row_iter, meta)
+        body = _TEXT_RENDERERS[fmt](columns, row_iter, meta)
     filename = download_filename(meta, fmt)
     headers = {"Content-Disposition": content_disposition(filename, attachment=fmt.is_download)}
     return Rendered(media_type=fmt.media_type, headers=headers, body=body, filename=filename)

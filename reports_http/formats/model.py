@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DEFAULT_PDF_MAX_ROWS = 5000  # REPORTS_PDF_MAX_ROWS
 
 
 class Format(StrEnum):

@@ -27,9 +27,8 @@ from typing import Any
 from fpdf import FPDF
 
 from reports_http.formats.encoding import close_rows, text_value
-from reports_http.formats.model import Column, ReportMeta
+from reports_http.formats.model import DEFAULT_PDF_MAX_ROWS, Column, ReportMeta
 
-DEFAULT_MAX_ROWS = 5000
 PORTRAIT_MAX_COLUMNS = 7
 MARGIN = 10.0  # mm
 FONT_SIZE = 8.0  # pt, table body
@@ -249,7 +248,7 @@ def build_pdf(
     rows: Iterator[Mapping[str, Any]],
     meta: ReportMeta,
     *,
-    max_rows: int = DEFAULT_MAX_ROWS,
+    max_rows: int = DEFAULT_PDF_MAX_ROWS,
 ) -> bytes:
     """The PDF document of at most ``max_rows`` of ``rows``."""
     try:
@@ -299,7 +298,7 @@ def render_pdf(
     rows: Iterator[Mapping[str, Any]],
     meta: ReportMeta,
     *,
-    max_rows: int = DEFAULT_MAX_ROWS,
+    max_rows: int = DEFAULT_PDF_MAX_ROWS,
 ) -> Iterator[bytes]:
     def body() -> Iterator[bytes]:
         yield build_pdf(columns, rows, meta, max_rows=max_rows)

@@ -3,7 +3,7 @@
 openpyxl's write-only workbook writes each row to a temporary file as it arrives, so memory
 stays flat however many rows there are; the finished workbook (a zip) is written to another
 anonymous temporary file and streamed out in chunks at the end. Disk, not memory, holds the
-result meanwhile (about 25-40 bytes a cell, deleted when the body is consumed or closed), and
+result meanwhile (tens of bytes a cell, deleted when the body is consumed or closed), and
 the first byte is sent only once every row is read.
 
 Cells keep their types: numbers are numeric cells (``numeric`` through its Decimal digits;

@@ -6,7 +6,10 @@
 -- successful refresh. reports.refresh_log records every refresh of every summary.
 --
 -- New tables only: nothing to wait for or to time out.
+-- The indexes are built on tables created earlier in this same transaction (empty, invisible to
+-- others). summaries.position is an ordinal of a handful of rows: integer is the right type.
 -- squawk-ignore-file require-lock-timeout, require-statement-timeout, prefer-robust-stmts
+-- squawk-ignore-file require-concurrent-index-creation, prefer-bigint-over-int
 
 CREATE TABLE reports.summaries (
     name text NOT NULL, -- noqa: RF04

@@ -1,6 +1,10 @@
--- The state of every summary: when it was last refreshed, how big it is, its last error.
+-- The state of every summary: mode, when it was last refreshed, how big it is, what is pending, its last error.
 
-CREATE OR REPLACE FUNCTION reports.refresh_status()
+-- The result columns grew (pending changes, last duration): a new return type needs DROP + CREATE
+-- (90_grants/grants.sql re-grants it, being re-applied with every repeatable file).
+DROP FUNCTION IF EXISTS reports.refresh_status();
+
+CREATE FUNCTION reports.refresh_status()
 RETURNS TABLE (
     view text,
     mode text,
@@ -12,7 +16,10 @@ RETURNS TABLE (
     last_error text,
     last_error_at timestamptz,
     needs_full_refresh boolean,
-    timezone text
+    timezone text,
+    pending_changes bigint,
+    oldest_pending_at timestamptz,
+    last_duration_ms numeric
 )
 LANGUAGE sql
 STABLE
@@ -21,7 +28,7 @@ SET search_path = reports, pg_temp
 AS $$
     SELECT
         s.name,
-        'full',
+        CASE WHEN c.fingerprint IS NULL THEN 'full' ELSE 'incremental' END,
         s.refreshed_at,
         now() - s.refreshed_at,
         s.rows,
@@ -29,9 +36,16 @@ AS $$
         latest.status,
         failure.error,
         failure.finished_at,
-        s.needs_full_refresh OR s.timezone IS DISTINCT FROM reports.timezone(),
-        s.timezone
+        s.needs_full_refresh
+        OR s.timezone IS DISTINCT FROM reports.timezone()
+        OR (c.fingerprint IS NOT NULL AND c.fingerprint IS DISTINCT FROM s.capture_fingerprint),
+        s.timezone,
+        p.pending,
+        p.oldest_change_at,
+        success.duration_ms
     FROM reports.summaries AS s
+    CROSS JOIN LATERAL (SELECT reports._capture_fingerprint(s.name) AS fingerprint) AS c
+    LEFT JOIN reports.pending_changes() AS p ON s.name = p.view
     LEFT JOIN LATERAL (
         SELECT l.status
         FROM reports.refresh_log AS l
@@ -39,6 +53,13 @@ AS $$
         ORDER BY l.started_at DESC, l.id DESC
         LIMIT 1
     ) AS latest ON TRUE
+    LEFT JOIN LATERAL (
+        SELECT l.duration_ms
+        FROM reports.refresh_log AS l
+        WHERE l.view = s.name AND l.status = 'ok'
+        ORDER BY l.started_at DESC, l.id DESC
+        LIMIT 1
+    ) AS success ON TRUE
     LEFT JOIN LATERAL (
         SELECT
             l.error,
@@ -55,10 +76,15 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION reports.refresh_status() IS
-'One row per summary, in dependency order: view; mode (full: every refresh recomputes every day);
-last_success_at (start of the last successful refresh: the data reflects the sources as of then, NULL
-if never); age (now() - last_success_at); rows (rows after that refresh); generation (bumped by every
-refresh that changed rows); last_status (of the latest run: ok, failed or skipped); last_error and
-last_error_at (the latest failure since the last success, NULL when none); needs_full_refresh (true
-until the first refresh, after a time zone change, or when the summary was built in another time zone
-than reports.timezone()); timezone (the zone its days were built in).';
+'One row per summary, in dependency order: view; mode (incremental: the change capture is installed and enabled
+for every source table it reads, so a refresh recomputes only the days invalidated by captured changes; full:
+every refresh recomputes every day); last_success_at (start of the last successful refresh: the data reflects
+the sources as of then, NULL if never); age (now() - last_success_at); rows (rows after that refresh);
+generation (bumped by every refresh that changed rows); last_status (of the latest run: ok, failed or skipped);
+last_error and last_error_at (the latest failure since the last success, NULL when none); needs_full_refresh
+(the next refresh recomputes every day although the mode may be incremental: true until the first refresh,
+after a time zone change, when the summary was built in another time zone than reports.timezone(), and when
+the capture triggers changed since the last refresh); timezone (the zone its days were built in);
+pending_changes and oldest_pending_at (captured changes not yet applied and when the oldest was captured, as
+reports.pending_changes() pending and oldest_change_at; 0 and NULL without capture); last_duration_ms (duration
+of the last successful refresh, reports.refresh_log.duration_ms).';

@@ -2,6 +2,8 @@
 -- Exposed = a set-returning function of schema reports, not _-prefixed, that reports_reader may
 -- execute (sql/repeatable/90_grants/grants.sql). Refresh functions (reports_refresher),
 -- reports.set_caller and these api_* functions (reports_api) are therefore never exposed.
+-- SECURITY DEFINER only to read the registry reports.summaries (for the summaries column); the rest
+-- is pg_catalog, readable by anyone.
 
 CREATE OR REPLACE FUNCTION reports.api_catalog()
 RETURNS TABLE (name text, comment text, parameters jsonb, columns jsonb, summaries text[], problem text)

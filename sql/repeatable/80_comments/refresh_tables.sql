@@ -24,8 +24,12 @@ COMMENT ON COLUMN reports.summaries.needs_full_refresh IS
 COMMENT ON TABLE reports.refresh_log IS
 'Journal of refreshes: one row per summary per run (ok, failed or skipped), appended by reports.refresh_views.
 Rows of one call share run_id.';
-COMMENT ON COLUMN reports.refresh_log.mode IS 'full: every day was recomputed; days: only the days in days.';
-COMMENT ON COLUMN reports.refresh_log.days IS 'The buckets recomputed ((,) for a full refresh).';
+COMMENT ON COLUMN reports.refresh_log.mode IS
+'full: every day was recomputed; incremental: only the days invalidated by captured changes, within days;
+days: only the days in days.';
+COMMENT ON COLUMN reports.refresh_log.days IS
+'The buckets recomputed ((,) for a full refresh; for an incremental one, the range from the first to the last
+invalid day, empty when there was none).';
 COMMENT ON COLUMN reports.refresh_log.duration_ms IS 'finished_at - started_at in milliseconds (0.1 ms).';
 COMMENT ON COLUMN reports.refresh_log.rows IS 'Rows in the summary afterwards (NULL unless ok).';
 COMMENT ON COLUMN reports.refresh_log.rows_written IS

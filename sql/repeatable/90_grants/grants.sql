@@ -34,6 +34,14 @@ reports.refresh_view(text, boolean),
 reports.refresh_views(text[], boolean),
 reports.refresh_status()
 TO reports_refresher;
+-- Incremental refresh (issue 5): what is pending (the scheduler's early refresh), full rebuild, verification,
+-- and the state of the change capture triggers.
+GRANT EXECUTE ON FUNCTION
+reports.pending_changes(),
+reports.rebuild(text[], boolean),
+reports.verify(text[]),
+reports.capture_status()
+TO reports_refresher;
 GRANT EXECUTE ON PROCEDURE reports.refresh(text[], boolean) TO reports_refresher;
 
 -- HTTP service: the catalog of exposed reports and the data version of the summaries (for reports_api only;
@@ -45,3 +53,6 @@ TO reports_api;
 
 -- The reports time zone: changing it forces a full refresh of every summary (administrators only).
 GRANT EXECUTE ON FUNCTION reports.set_timezone(text) TO reports_admin;
+
+-- The HTTP service's /metrics shows per view the data age, refresh mode and pending changes.
+GRANT EXECUTE ON FUNCTION reports.refresh_status() TO reports_api;

@@ -1,0 +1,217 @@
+"""The ASGI layer in front of FastAPI that answers report calls from the cache or with 304.
+
+For ``GET /reports/<name>`` it does, with no database access and without FastAPI's routing and
+validation: find the report in the current catalog, authenticate the caller, parse the
+parameters, format and paging exactly as the route would (:mod:`reports_http.params`,
+:mod:`reports_http.formats`), build the cache key (:func:`reports_http.cache.cache_key`) and the
+ETag of the current data version (:mod:`reports_http.versions`). Then:
+
+- ``If-None-Match`` matches the ETag: ``304`` (no body);
+- a cached response of this version: sent from memory (a hit);
+- otherwise (a miss) the request goes on to FastAPI; a ``200`` gets the ETag headers and, when
+  complete and no larger than ``REPORTS_CACHE_MAX_BYTES``, is stored.
+
+What a query string asks (parameters, format, page: :func:`reports_http.cache.call_key`) is
+remembered per report, query string and ``Accept`` (at most :data:`REMEMBERED_CALLS`), so a
+repeated request is parsed once; the caller is authenticated on every request (a verified token
+is remembered by the authenticator until it expires).
+
+Anything it cannot decide (no catalog yet, unknown report, no identity, invalid parameter, the
+LISTEN connection down so the data version is not known, a report that reads no summary) goes
+on to FastAPI untouched, which answers it as usual (404, 401, 400, ...) without caching.
+Every report response (200 or 304) carries ``ETag``, ``Cache-Control: private,
+max-age=<REPORTS_CACHE_TTL>``, ``Vary`` and, when the data was ever refreshed, ``Last-Modified``
+(the oldest refresh time of the report's summaries).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from datetime import UTC
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from reports_http import formats
+from reports_http.auth import AuthError
+from reports_http.cache import Headers, cache_key, call_key, etag, if_none_match
+from reports_http.catalog import Report
+from reports_http.params import ParamError, params_used, parse_paging, parse_params
+from reports_http.service import Service
+
+log = logging.getLogger("reports_http.fastpath")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+PREFIX = "/reports/"
+_VARY = {
+    "jwt": b"Accept, Authorization",
+    "gateway-headers": b"Accept, X-User-Id, X-User-Roles",
+    "insecure-dev": b"Accept",
+}
+#: Query strings remembered with what they ask (the memo is emptied when full).
+REMEMBERED_CALLS = 4096
+_MAX_LAST_MODIFIED_MEMO = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A report call the layer can answer or cache: what it is and the headers it gets."""
+
+    report: Report
+    key: str
+    version: str
+    etag: str
+    if_none_match: str | None
+    headers: Headers  # ETag, Cache-Control, Vary, Last-Modified
+
+
+def header_map(scope: Scope) -> dict[str, str]:
+    """The request headers by lower-case name (the first of repeated ones, as Starlette's ``get``)."""
+    headers: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+    return headers
+
+
+class ReportCacheLayer:
+    def __init__(self, app: ASGIApp, service: Service) -> None:
+        self.app = app
+        self.service = service
+        settings = service.settings
+        self._cache_control = f"private, max-age={settings.cache_ttl}".encode()
+        self._vary = _VARY.get(settings.auth, b"Accept")
+        self._last_modified: dict[tuple[str, str], bytes | None] = {}
+        self._calls: dict[tuple[str, bytes, str | None], tuple[Report, str]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET" or not scope["path"].startswith(PREFIX):
+            await self.app(scope, receive, send)
+            return
+        try:
+            plan = self._plan(scope)
+        except Exception:
+            log.exception("report cache layer: could not plan the request; passing it on")
+            plan = None
+        if plan is None:
+            await self.app(scope, receive, send)
+            return
+        metrics, cache = self.service.metrics, self.service.cache
+        if plan.if_none_match is not None and if_none_match(plan.if_none_match, plan.etag):
+            metrics.cache_result(plan.report.name, "not_modified")
+            await send({"type": "http.response.start", "status": 304, "headers": plan.headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        entry = cache.get(plan.key, plan.version) if cache.enabled else None
+        if entry is not None:
+            metrics.cache_result(plan.report.name, "hit")
+            headers = [*entry.headers, *plan.headers]
+            await send({"type": "http.response.start", "status": entry.status, "headers": headers})
+            await send({"type": "http.response.body", "body": entry.body})
+            return
+        metrics.cache_result(plan.report.name, "miss")
+        await self.app(scope, receive, _Recorder(send, plan, self.service).send)
+
+    def _plan(self, scope: Scope) -> Plan | None:
+        service = self.service
+        catalog = service.catalog.current
+        report = catalog.get(scope["path"][len(PREFIX) :]) if catalog is not None else None
+        if report is None or not service.versions.trusted:
+            return None
+        version = service.versions.version(report.summaries)
+        if version is None:
+            return None
+        headers = header_map(scope)
+        try:
+            caller = service.authenticator.authenticate(headers)
+            call = self._call_of(report, scope["query_string"], headers.get("accept"))
+        except (AuthError, ParamError, formats.FormatError):
+            return None  # FastAPI gives the error answer
+        key = cache_key(call, caller.user_id, caller.roles)
+        tag = etag(key, version)
+        response_headers: Headers = [
+            (b"etag", tag.encode()),
+            (b"cache-control", self._cache_control),
+            (b"vary", self._vary),
+        ]
+        last_modified = self._last_modified_of(report, version)
+        if last_modified is not None:
+            response_headers.append((b"last-modified", last_modified))
+        return Plan(report, key, version, tag, headers.get("if-none-match"), response_headers)
+
+    def _call_of(self, report: Report, query_string: bytes, accept: str | None) -> str:
+        """:func:`call_key` of a query string (parsed as the route parses it), remembered."""
+        memo_key = (report.name, query_string, accept)
+        known = self._calls.get(memo_key)
+        if known is not None and known[0] is report:
+            return known[1]
+        query = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+        values = parse_params(report, query)
+        fmt = formats.negotiate(accept, dict(query).get("format"))
+        max_limit = self.service.settings.max_rows if fmt is formats.Format.JSON else None
+        paging = parse_paging(query, max_limit=max_limit)
+        call = call_key(report.name, params_used(report, values), fmt.value, paging.limit, paging.offset)
+        if len(self._calls) >= REMEMBERED_CALLS:
+            self._calls.clear()
+        self._calls[memo_key] = (report, call)
+        return call
+
+    def _last_modified_of(self, report: Report, version: str) -> bytes | None:
+        memo_key = (report.name, version)
+        if memo_key not in self._last_modified:
+            if len(self._last_modified) >= _MAX_LAST_MODIFIED_MEMO:
+                self._last_modified.clear()
+            refreshed_at = self.service.versions.refreshed_at(report.summaries)
+            self._last_modified[memo_key] = (
+                format_datetime(refreshed_at.astimezone(UTC), usegmt=True).encode()
+                if refreshed_at is not None
+                else None
+            )
+        return self._last_modified[memo_key]
+
+
+class _Recorder:
+    """The ``send`` of a miss: adds the ETag headers to a 200 and stores the complete response."""
+
+    def __init__(self, send: Send, plan: Plan, service: Service) -> None:
+        self._send = send
+        self._plan = plan
+        self._service = service
+        self._status = 0
+        self._headers: Headers = []
+        self._chunks: list[bytes] | None = None  # None: not recording
+        self._size = 0
+
+    async def send(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            self._status = message["status"]
+            if self._status == 200:
+                self._headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"etag"]
+                self._chunks = [] if self._service.cache.enabled else None
+                message = {**message, "headers": [*self._headers, *self._plan.headers]}
+        elif kind == "http.response.body" and self._chunks is not None:
+            body = message.get("body", b"")
+            self._size += len(body)
+            if self._size > self._service.cache.max_entry_bytes:
+                self._chunks = None  # too large to cache: stream it on, keep nothing
+            else:
+                self._chunks.append(body)
+                if not message.get("more_body", False):
+                    self._store()
+        await self._send(message)
+
+    def _store(self) -> None:
+        assert self._chunks is not None
+        body = b"".join(self._chunks)
+        self._chunks = None
+        headers = [(k, v) for k, v in self._headers if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        plan = self._plan
+        self._service.cache.put(plan.key, plan.version, plan.report.summaries, self._status, headers, body)

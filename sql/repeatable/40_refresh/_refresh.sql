@@ -1,0 +1,223 @@
+-- The refresh engine: refresh (or rebuild) the named summaries and what depends on them, or all.
+--
+-- Under the refresh lock it first moves the captured changes into the invalid days of every summary
+-- (reports._absorb_changes), then refreshes each target summary in its own sub-transaction:
+-- incrementally (only its invalid days) while its capture is complete and unchanged, in full
+-- otherwise (reports._full_refresh_due) or when rebuilding. See docs/architecture.md, "Incremental
+-- refresh and change capture", for why no change can be lost, at REPEATABLE READ (one snapshot for
+-- the whole refresh: the summaries then equal a recompute at that snapshot) and at READ COMMITTED
+-- (each step sees at least what the previous one saw).
+
+CREATE OR REPLACE FUNCTION reports._refresh(p_views text[], p_wait boolean, p_rebuild boolean)
+RETURNS TABLE (
+    view text,
+    status text,
+    rows bigint,
+    duration_ms numeric,
+    sqlstate text,
+    error text
+)
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = reports, pg_temp
+AS $$
+DECLARE
+    v_run_id uuid := gen_random_uuid();
+    v_all_days constant daterange := '(,)'::daterange;
+    v_valid_names text := (
+        SELECT string_agg(s.name, ', ' ORDER BY s.position) FROM reports.summaries AS s
+    );
+    v_unknown text;
+    v_timezone text;
+    v_summary record;
+    v_fingerprint text;
+    v_mode text;
+    v_days datemultirange;
+    v_logged_days daterange;
+    v_inserted bigint;
+    v_updated bigint;
+    v_written bigint;
+    v_deleted bigint;
+    v_total bigint;
+    v_generation bigint;
+    v_not_refreshed text[] := '{}'::text[];
+    v_blocked_by text;
+    v_started timestamptz;
+    v_changed jsonb := '[]'::jsonb;
+    v_sqlstate text;
+    v_error text;
+BEGIN
+    IF p_views IS NOT NULL AND (cardinality(p_views) = 0 OR array_position(p_views, NULL) IS NOT NULL) THEN
+        RAISE EXCEPTION 'p_views must be NULL (every view) or a non-empty list of view names (got %)', p_views
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Valid names: ' || v_valid_names;
+    END IF;
+    SELECT string_agg(v.name, ', ' ORDER BY v.ord) INTO v_unknown
+    FROM unnest(p_views) WITH ORDINALITY AS v (name, ord)
+    WHERE NOT EXISTS (SELECT FROM reports.summaries AS s WHERE s.name = v.name);
+    IF v_unknown IS NOT NULL THEN
+        RAISE EXCEPTION 'unknown view: %', v_unknown
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Valid names: ' || v_valid_names;
+    END IF;
+
+    -- One refresh at a time per database; released when the calling transaction ends.
+    IF p_wait THEN
+        PERFORM pg_advisory_xact_lock(reports._refresh_lock_key());
+    ELSIF NOT pg_try_advisory_xact_lock(reports._refresh_lock_key()) THEN
+        FOR v_summary IN
+            SELECT t.name FROM reports._refresh_targets(p_views) AS t ORDER BY t.summary_position
+        LOOP
+            view := v_summary.name;
+            status := 'skipped';
+            rows := NULL;
+            sqlstate := NULL;
+            error := 'another refresh is running (call with p_wait => true to wait for it)';
+            duration_ms := reports._log_refresh(
+                v_run_id, view, 'full', v_all_days, clock_timestamp(), clock_timestamp(),
+                NULL, NULL, NULL, status, error, NULL
+            );
+            RAISE NOTICE '% skipped: another refresh is running', view;
+            RETURN NEXT;
+        END LOOP;
+        RETURN;
+    END IF;
+
+    -- At REPEATABLE READ the snapshot was taken by the caller's first statement, maybe before the
+    -- previous refresh committed (e.g. while waiting for the lock): its changes would be invisible
+    -- here. Every refresh updates this row first, so such a stale snapshot fails at once.
+    BEGIN
+        UPDATE reports.last_refresh_run AS r SET run_id = v_run_id, started_at = clock_timestamp();
+    EXCEPTION WHEN serialization_failure THEN
+        RAISE EXCEPTION 'another refresh committed after this transaction took its snapshot'
+            USING ERRCODE = 'serialization_failure',
+                  HINT = 'Retry. At REPEATABLE READ take the refresh lock before the snapshot: '
+                      'SELECT pg_advisory_lock(32199638025335656) outside the transaction, then BEGIN ISOLATION '
+                      'LEVEL REPEATABLE READ (reports refresh does), or call the refresh at READ COMMITTED.';
+    END;
+
+    -- Read under the lock: set_timezone takes it too, so the zone cannot change during the run.
+    v_timezone := reports.timezone();
+
+    -- Captured changes -> invalid days of every summary (also of those not refreshed now).
+    PERFORM reports._absorb_changes();
+
+    FOR v_summary IN
+        SELECT s.name, s.depends_on, s.timezone, s.rows AS previous_rows, s.bucket_column
+        FROM reports._refresh_targets(p_views) AS t
+        INNER JOIN reports.summaries AS s ON t.name = s.name
+        ORDER BY s.position
+    LOOP
+        v_started := clock_timestamp();
+        view := v_summary.name;
+        rows := NULL;
+        sqlstate := NULL;
+        error := NULL;
+        v_written := NULL;
+        v_deleted := NULL;
+        v_mode := 'full';
+        v_logged_days := v_all_days;
+        v_blocked_by := (
+            SELECT d.name FROM unnest(v_summary.depends_on) AS d (name) WHERE d.name = ANY(v_not_refreshed) LIMIT 1
+        );
+
+        IF v_blocked_by IS NOT NULL THEN
+            status := 'skipped';
+            error := pg_catalog.format('not refreshed: it depends on %s, which was not refreshed', v_blocked_by);
+        ELSE
+            IF v_summary.timezone <> v_timezone THEN
+                RAISE NOTICE '% was built in time zone %, the reports time zone is now %: full rebuild',
+                    view, v_summary.timezone, v_timezone;
+            END IF;
+            -- Its own sub-transaction: a failure rolls back this summary only (old contents stay, and so
+            -- do its invalid days).
+            BEGIN
+                v_fingerprint := reports._capture_fingerprint(view);
+                IF p_rebuild OR reports._full_refresh_due(view) THEN
+                    v_days := '{(,)}'::datemultirange;
+                ELSE
+                    v_mode := 'incremental';
+                    SELECT
+                        CASE
+                            WHEN bool_or(i.day IS NULL) THEN '{(,)}'::datemultirange
+                            ELSE coalesce(range_agg(daterange(i.day, i.day, '[]')), '{}'::datemultirange)
+                        END
+                    INTO v_days
+                    FROM reports.invalid_days AS i
+                    WHERE i.summary = view;
+                    IF v_days = '{(,)}'::datemultirange AND v_summary.bucket_column IS NOT NULL THEN
+                        v_mode := 'full';  -- a source table was truncated
+                    ELSE
+                        v_logged_days := coalesce(range_merge(v_days), 'empty'::daterange);
+                    END IF;
+                END IF;
+
+                IF v_mode = 'incremental' AND isempty(v_days) THEN
+                    v_inserted := 0;
+                    v_updated := 0;
+                    v_deleted := 0;
+                    v_total := v_summary.previous_rows;
+                ELSE
+                    SELECT r.rows_inserted, r.rows_updated, r.rows_deleted, r.rows_computed
+                    INTO v_inserted, v_updated, v_deleted, v_total
+                    FROM reports._refresh_days(view, v_days) AS r;
+                    -- rows_computed is the whole table only when every day (or a snapshot) was recomputed.
+                    IF NOT (v_days = '{(,)}'::datemultirange OR v_summary.bucket_column IS NULL) THEN
+                        v_total := v_summary.previous_rows + v_inserted - v_deleted;
+                    END IF;
+                END IF;
+                -- Every invalid day of this summary is now recomputed at this snapshot or later.
+                DELETE FROM reports.invalid_days AS i WHERE i.summary = view;
+
+                v_written := v_inserted + v_updated;
+                UPDATE reports.summaries AS s
+                SET
+                    refreshed_at = v_started,
+                    generation = s.generation + (v_written + v_deleted > 0)::integer,
+                    rows = v_total,
+                    timezone = v_timezone,
+                    needs_full_refresh = FALSE,
+                    capture_fingerprint = v_fingerprint
+                WHERE s.name = view
+                RETURNING s.generation INTO v_generation;
+                status := 'ok';
+                rows := v_total;
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS v_sqlstate = RETURNED_SQLSTATE, v_error = MESSAGE_TEXT;
+                status := 'failed';
+                v_written := NULL;
+                v_deleted := NULL;
+            END;
+        END IF;
+
+        IF status = 'ok' AND v_written + v_deleted > 0 THEN
+            v_changed := v_changed || jsonb_build_object('view', view, 'generation', v_generation);
+        ELSIF status = 'failed' THEN
+            sqlstate := v_sqlstate;
+            error := v_error;
+            RAISE WARNING 'refresh of % failed: % (SQLSTATE %)', view, error, sqlstate
+                USING HINT = 'Its previous contents stay visible; the failure is logged in reports.refresh_log.';
+        END IF;
+        IF status <> 'ok' THEN
+            v_not_refreshed := v_not_refreshed || view;
+        END IF;
+
+        duration_ms := reports._log_refresh(
+            v_run_id, view, v_mode, v_logged_days, v_started, clock_timestamp(),
+            rows, v_written, v_deleted, status, error, sqlstate
+        );
+        RAISE NOTICE '% %: % rows, % ms (%)', view, status, coalesce(rows::text, '-'), duration_ms, v_mode;
+        RETURN NEXT;
+    END LOOP;
+
+    IF jsonb_array_length(v_changed) > 0 THEN
+        PERFORM pg_notify('reports_refreshed', jsonb_build_object('run_id', v_run_id, 'views', v_changed)::text);
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION reports._refresh(text[], boolean, boolean) IS
+'The refresh engine behind reports.refresh_views (p_rebuild false) and reports.rebuild (p_rebuild true): under
+the refresh lock, absorbs the captured changes (reports._absorb_changes), then refreshes the summaries of p_views
+and what depends on them (NULL: all) in dependency order, each in its own sub-transaction: only its invalid days
+(mode incremental) unless p_rebuild or reports._full_refresh_due(), then every day (mode full). A summary without
+a day bucket (pipeline_open) is recomputed whole when it has an invalid entry or is refreshed in full. Logs every
+summary in reports.refresh_log and returns one row per summary (see reports.refresh_views) (internal).';

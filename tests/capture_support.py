@@ -1,0 +1,100 @@
+"""Shared helpers of the change capture and incremental refresh tests.
+
+``expected_differences`` is the independent check: every summary table against its compute function
+over every day, both ways with ``EXCEPT ALL``, written here rather than through ``reports.verify``
+(the clock columns of ``pipeline_open``, ``as_of`` and ``age_days_sum``, are compared separately by
+the callers when their refresh times agree).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from reports_cli import capture
+
+Conn = psycopg.Connection[dict[str, Any]]
+
+SUMMARIES = (
+    "deal_outcomes_daily",
+    "payments_collected_daily",
+    "payment_open_spans",
+    "stage_funnel_daily",
+    "audit_activity_daily",
+    "clients_created_daily",
+    "pipeline_open",
+)
+CLOCK_COLUMNS = {"pipeline_open": {"as_of", "age_days_sum"}}
+
+LOG_COLUMNS = (
+    "source_table, operation, deal_id, client_id, old_created_at, new_created_at, old_closed_at,"
+    " new_closed_at, dependants, open_deal"
+)
+
+
+def quiet(_: str) -> None:
+    pass
+
+
+def install_capture(url: str, *, row_level: bool = False) -> None:
+    capture.install(url, row_level=row_level, progress=quiet)
+
+
+def uninstall_capture(url: str) -> None:
+    capture.uninstall(url, progress=quiet)
+
+
+def log_rows(conn: Conn) -> list[dict[str, Any]]:
+    """The change log without id and captured_at, in id order."""
+    return conn.execute("SELECT " + LOG_COLUMNS + " FROM reports.change_log ORDER BY id").fetchall()
+
+
+def stored_columns(conn: Conn, table: str, *, with_clock: bool = True) -> list[str]:
+    rows = conn.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0"
+        " AND NOT attisdropped AND attgenerated = '' ORDER BY attnum",
+        [f"reports.{table}"],
+    ).fetchall()
+    skip = set() if with_clock else CLOCK_COLUMNS.get(table, set())
+    return [r["attname"] for r in rows if r["attname"] not in skip]
+
+
+def expected_differences(conn: Conn, *, with_clock: bool = False) -> dict[str, int]:
+    """Per summary: rows in the table but not in a full recompute plus rows the other way (EXCEPT ALL)."""
+    out = {}
+    for name in SUMMARIES:
+        cols = sql.SQL(", ").join(map(sql.Identifier, stored_columns(conn, name, with_clock=with_clock)))
+        query = sql.SQL(
+            "SELECT (SELECT count(*) FROM (SELECT {cols} FROM reports.{table}"
+            "   EXCEPT ALL SELECT {cols} FROM reports.{compute}('(,)'::daterange)) AS a)"
+            " + (SELECT count(*) FROM (SELECT {cols} FROM reports.{compute}('(,)'::daterange)"
+            "   EXCEPT ALL SELECT {cols} FROM reports.{table}) AS b) AS n"
+        ).format(cols=cols, table=sql.Identifier(name), compute=sql.Identifier(f"compute_{name}"))
+        row = conn.execute(query).fetchone()
+        assert row is not None
+        if row["n"]:
+            out[name] = row["n"]
+    return out
+
+
+def verify_rows(conn: Conn) -> list[dict[str, Any]]:
+    return conn.execute("SELECT * FROM reports.verify()").fetchall()
+
+
+def refresh(conn: Conn) -> dict[str, dict[str, Any]]:
+    rows = conn.execute("SELECT * FROM reports.refresh_views(NULL, true)").fetchall()
+    assert {r["status"] for r in rows} == {"ok"}, rows
+    return {r["view"]: r for r in rows}
+
+
+def last_run(conn: Conn) -> dict[str, dict[str, Any]]:
+    """The refresh_log rows of the latest run, by view."""
+    return {
+        r["view"]: r
+        for r in conn.execute(
+            "SELECT * FROM reports.refresh_log WHERE run_id = (SELECT run_id FROM reports.refresh_log"
+            " ORDER BY id DESC LIMIT 1)"
+        ).fetchall()
+    }

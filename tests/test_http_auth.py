@@ -1,0 +1,216 @@
+"""reports-api identity: JWT (HS256, RS256, ES256; expiry, audience), gateway headers, insecure-dev only on
+loopback; 401 with WWW-Authenticate; 403 when the report refuses the caller."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from http_support import (
+    AUDIENCE,
+    CALLS,
+    P_FROM,
+    P_TO,
+    SECRET,
+    api,
+    bearer,
+    first_user,
+    json_rows,
+    refresh,
+    settings,
+    sql_as_caller,
+    token,
+    typed_params,
+)
+
+from reports_cli.db import connect
+from reports_cli.errors import ConfigError
+from reports_http.app import create_app
+
+RANGE = {"p_from": P_FROM, "p_to": P_TO}
+PATH = "/reports/stage_funnel"
+
+
+def _pem(private_key: Any) -> str:
+    public = private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return public.decode()
+
+
+def _unauthorized(response: Any, words: str) -> None:
+    assert response.status_code == 401, response.text
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert response.json()["code"] == "28000"
+    assert words in response.json()["message"], response.json()
+
+
+def _call(client: Any, headers: dict[str, str] | None = None) -> Any:
+    return client.get(PATH, params=RANGE, headers=headers or {})
+
+
+def _raw(value: str) -> dict[str, str]:
+    return {"Authorization": value}
+
+
+def test_jwt_refusals_are_401_with_www_authenticate(db_url: str) -> None:
+    wrong_key = "another-secret-that-is-long-enough-for-hs256"
+    no_exp = jwt.encode({"sub": "1", "roles": ["admin"]}, SECRET, algorithm="HS256")
+    unsigned = jwt.encode({"sub": "1", "exp": 2**40}, None, algorithm="none")
+    with api(db_url) as client:
+        _unauthorized(_call(client), "a bearer token is required")
+        _unauthorized(_call(client, _raw("Basic dXNlcjpwdw==")), "a bearer token is required")
+        _unauthorized(_call(client, _raw("Bearer not.a.jwt")), "invalid bearer token")
+        _unauthorized(_call(client, bearer(key=wrong_key)), "Signature verification failed")
+        _unauthorized(_call(client, bearer(expires_in=-3600)), "Signature has expired")
+        _unauthorized(_call(client, _raw(f"Bearer {no_exp}")), 'missing the "exp" claim')
+        _unauthorized(_call(client, bearer("abc")), "positive integer user id")
+        _unauthorized(_call(client, bearer("1", ["Admin;"])), "invalid role name")
+        _unauthorized(_call(client, _raw(f"Bearer {unsigned}")), "invalid bearer token")
+        response = _call(client, bearer(expires_in=-3600))
+    assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+
+
+def test_audience_is_checked_when_configured(db_url: str) -> None:
+    with api(db_url, jwt_audience=AUDIENCE) as client:
+        _unauthorized(_call(client, bearer(aud="another-service")), "Audience doesn't match")
+        _unauthorized(_call(client, bearer()), 'missing the "aud" claim')
+        assert _call(client, bearer(aud=AUDIENCE)).status_code == 200
+
+
+def test_roles_and_user_claims_are_configurable(db_url: str) -> None:
+    refresh(db_url)
+    user_id = first_user(db_url)
+    claims = {"uid": user_id, "app_roles": "manager"}
+    with api(db_url, jwt_user_claim="uid", jwt_roles_claim="app_roles") as client:
+        response = client.get(
+            PATH, params=RANGE, headers={"Authorization": f"Bearer {token(roles=None, **claims)}"}
+        )
+    assert response.status_code == 200, response.text
+    assert json_rows(response) == sql_as_caller(
+        db_url, "stage_funnel", typed_params(RANGE), user_id, ["manager"]
+    )
+
+
+@pytest.mark.parametrize("kind", ["rsa", "ec"])
+def test_public_key_tokens_rs256_and_es256(db_url: str, kind: str) -> None:
+    if kind == "rsa":
+        private: Any = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        algorithm = "RS256"
+    else:
+        private = ec.generate_private_key(ec.SECP256R1())
+        algorithm = "ES256"
+    public_pem = _pem(private)
+    with api(db_url, jwt_secret=None, jwt_public_key=public_pem) as client:
+        good = client.get(PATH, params=RANGE, headers=bearer(key=private, algorithm=algorithm))
+        assert good.status_code == 200, good.text
+        # algorithm confusion: an HS256 token "signed" with the public key text is refused
+        confused = jwt.api_jws.PyJWS()
+        confused._algorithms["HS256"].prepare_key = lambda key: key  # type: ignore[method-assign]
+        forged = confused.encode(b'{"sub":"1","exp":99999999999}', public_pem.encode(), algorithm="HS256")
+        _unauthorized(
+            client.get(PATH, params=RANGE, headers={"Authorization": f"Bearer {forged}"}), "invalid"
+        )
+
+
+def test_gateway_headers_identify_the_caller(db_url: str) -> None:
+    refresh(db_url)
+    user_id = first_user(db_url)
+    with api(db_url, auth="gateway-headers", jwt_secret=None) as client:
+        headers = {"X-User-Id": str(user_id), "X-User-Roles": "manager, analyst"}
+        response = client.get("/reports/top_clients", params=CALLS["top_clients"], headers=headers)
+        _unauthorized(client.get(PATH, params=RANGE), "X-User-Id header is required")
+        _unauthorized(client.get(PATH, params=RANGE, headers={"X-User-Id": "0"}), "positive integer")
+        bearer_only = client.get(PATH, params=RANGE, headers=bearer())
+    assert response.status_code == 200, response.text
+    expected = sql_as_caller(
+        db_url, "top_clients", typed_params(CALLS["top_clients"]), user_id, ["manager", "analyst"]
+    )
+    assert json_rows(response) == expected
+    _unauthorized(bearer_only, "X-User-Id")
+
+
+def test_insecure_dev_serves_anonymous_requests_on_loopback(
+    db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    refresh(db_url)
+    with api(db_url, auth="insecure-dev", jwt_secret=None, host="127.0.0.1") as client:
+        response = client.get("/reports/sales_pipeline")
+    assert response.status_code == 200, response.text
+    assert json_rows(response) == sql_as_caller(db_url, "sales_pipeline", {}, 1, ["admin"])
+    assert any("NO AUTHENTICATION" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "words"),
+    [
+        ({"auth": "insecure-dev", "host": "0.0.0.0"}, "refused on REPORTS_HOST=0.0.0.0"),  # noqa: S104
+        ({"auth": "insecure-dev", "host": "10.1.2.3"}, "use a loopback address"),
+        ({"auth": "jwt", "jwt_secret": None}, "REPORTS_AUTH=jwt needs REPORTS_JWT_SECRET"),
+        (
+            {"auth": "jwt", "jwt_public_key": "-----BEGIN PUBLIC KEY-----\nxx\n-----END PUBLIC KEY-----"},
+            "both set",
+        ),
+        ({"auth": "jwt", "jwt_secret": None, "jwt_public_key": "/nonexistent/key.pem"}, "neither a PEM"),
+    ],
+)
+def test_unusable_identity_settings_stop_the_start(overrides: dict[str, Any], words: str) -> None:
+    with pytest.raises(ConfigError, match=words):
+        create_app(settings("postgresql://nobody@127.0.0.1:1/none", **overrides))
+
+
+def test_reports_api_refuses_insecure_dev_on_a_public_host_in_one_line() -> None:
+    env = {
+        **os.environ,
+        "REPORTS_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
+        "REPORTS_AUTH": "insecure-dev",
+        "REPORTS_HOST": "0.0.0.0",  # noqa: S104
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "from reports_cli.app import serve_api_main; serve_api_main()"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: REPORTS_AUTH=insecure-dev"), result.stderr
+
+
+def test_a_report_refused_by_the_access_rules_is_403(db_url: str) -> None:
+    refresh(db_url)
+    user_id = first_user(db_url)
+    with connect(db_url, autocommit=True) as conn:
+        conn.execute(
+            "DELETE FROM reports.access_rules WHERE subject = 'manager' AND subject_kind = 'app_role'"
+        )
+        conn.execute(
+            "INSERT INTO reports.access_rules (subject, subject_kind, report, scope)"
+            " VALUES ('manager', 'app_role', 'sales_pipeline', 'own')"
+        )
+        other = conn.execute(
+            "SELECT id FROM crm.users WHERE id <> %s ORDER BY id LIMIT 1", [user_id]
+        ).fetchone()
+    assert other is not None
+    manager = bearer(user_id, ["manager"])
+    with api(db_url) as client:
+        denied = client.get("/reports/revenue_by_period", params=RANGE, headers=manager)
+        allowed = client.get("/reports/sales_pipeline", headers=manager)
+        outside = client.get("/reports/sales_pipeline", params={"p_owner_id": other["id"]}, headers=manager)
+        no_role = client.get("/reports/sales_pipeline", headers=bearer(user_id, []))
+    assert denied.status_code == 403, denied.text
+    body = denied.json()
+    assert body["code"] == "42501"
+    assert body["message"].startswith("permission denied for report revenue_by_period")
+    assert "reports.access_rules" in body["hint"]
+    assert allowed.status_code == 200
+    assert outside.status_code == 403 and "outside the caller's scope" in outside.json()["message"]
+    assert no_role.status_code == 403

@@ -1,0 +1,170 @@
+"""reports-api operations: ``/metrics`` in Prometheus format (requests, latency, cache, pool, data age per
+summary), the request id in responses and log lines, and ``Server-Timing``."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from http_support import P_FROM, P_TO, api, bearer, refresh
+from prometheus_client.parser import text_string_to_metric_families
+from psycopg import sql
+
+from reports_cli.db import connect
+
+FUNNEL = "/reports/stage_funnel"
+RANGE = {"p_from": P_FROM, "p_to": P_TO}
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def scrape(client: TestClient) -> Samples:
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/plain")
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def refreshed_views(db_url: str) -> dict[str, datetime]:
+    with connect(db_url, autocommit=True) as conn:
+        rows = conn.execute("SELECT name, refreshed_at FROM reports.summaries").fetchall()
+    return {r["name"]: r["refreshed_at"] for r in rows}
+
+
+@pytest.fixture
+def url(db_url: str) -> str:
+    refresh(db_url)
+    return db_url
+
+
+def test_metrics_count_requests_by_report_and_status(url: str) -> None:
+    call = {"route": "/reports/{name}", "report": "stage_funnel"}
+    with api(url) as client:
+        before = scrape(client)
+        client.get(FUNNEL, params=RANGE, headers=bearer())  # miss
+        client.get(FUNNEL, params=RANGE, headers=bearer())  # hit
+        client.get(FUNNEL, params={"p_from": "yesterday"}, headers=bearer())  # 400
+        client.get("/reports/no_such_report", headers=bearer())  # 404
+        after = scrape(client)
+    assert value(after, "reports_http_requests_total", **call, status="200") == (
+        value(before, "reports_http_requests_total", **call, status="200") + 2
+    )
+    assert value(after, "reports_http_requests_total", **call, status="400") == 1
+    assert value(after, "reports_http_request_duration_seconds_count", **call, status="200") == 2
+    assert value(after, "reports_http_request_duration_seconds_sum", **call, status="200") > 0
+    assert value(after, "reports_http_request_duration_seconds_bucket", **call, status="200", le="+Inf") == 2
+    assert value(after, "reports_http_requests_total", route="/reports/{name}", report="", status="404") == 1
+    assert value(after, "reports_http_requests_total", route="/metrics", report="", status="200") >= 1
+    assert value(after, "reports_http_cache_requests_total", report="stage_funnel", result="miss") == 1
+    assert value(after, "reports_http_cache_requests_total", report="stage_funnel", result="hit") == 1
+    assert value(after, "reports_http_cache_entries") == 1
+    assert value(after, "reports_http_cache_bytes") > 0
+    assert value(after, "reports_http_pool_connections") == 2  # REPORTS_POOL_SIZE of the test settings
+    assert value(after, "reports_http_pool_requests_total") >= 1
+    assert value(after, "process_resident_memory_bytes") > 0
+
+
+def test_data_age_and_state_per_view(url: str) -> None:
+    with api(url) as client:
+        samples = scrape(client)
+    now = datetime.now(UTC)
+    views = refreshed_views(url)
+    assert value(samples, "reports_view_status_up") == 1
+    for view, refreshed_at in views.items():
+        age = value(samples, "reports_view_age_seconds", view=view)
+        assert abs(age - (now - refreshed_at).total_seconds()) < 5, view
+        stamp = value(samples, "reports_view_last_success_timestamp_seconds", view=view)
+        assert abs(stamp - refreshed_at.timestamp()) < 0.001
+        assert value(samples, "reports_view_generation", view=view) >= 1
+    info = [key for key in samples if key[0] == "reports_view_info"]
+    assert {dict(labels)["view"] for _, labels in info} == set(views)
+    assert all(dict(labels)["last_status"] == "ok" for _, labels in info)
+
+
+@pytest.fixture
+def api_role_url(url: str) -> Iterator[str]:
+    """The database as a login role that is only a member of reports_api (as in production)."""
+    role = f"api_{uuid.uuid4().hex[:10]}"
+    with connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE reports_api").format(sql.Identifier(role)))
+    try:
+        yield re.sub(r"//[^@/]+@", f"//{role}@", url, count=1)
+    finally:
+        with connect(url, autocommit=True) as conn:
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", [role])
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+def test_without_refresh_status_the_age_comes_from_the_data_versions(api_role_url: str, url: str) -> None:
+    with api(api_role_url) as client:
+        report = client.get(FUNNEL, params=RANGE, headers=bearer())
+        samples = scrape(client)
+        job = client.post("/refresh", headers=bearer(roles=["refresher"]))
+        deadline = time.monotonic() + 10
+        while (state := client.get(job.headers["Location"], headers=bearer(roles=["refresher"])).json())[
+            "status"
+        ] == "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    assert report.status_code == 200 and "ETag" in report.headers
+    assert value(samples, "reports_view_status_up") == 1
+    for view in refreshed_views(url):
+        assert value(samples, "reports_view_age_seconds", view=view) > 0
+        assert value(samples, "reports_view_generation", view=view) >= 1
+    assert not [key for key in samples if key[0] == "reports_view_info"]
+    assert state["status"] == "failed" and "permission denied" in state["error"]
+
+
+def test_request_ids_are_echoed_or_made_and_server_timing_is_sent(url: str) -> None:
+    with api(url) as client:
+        given = client.get(FUNNEL, params=RANGE, headers={**bearer(), "X-Request-Id": "gw-123.abc:9"})
+        made = client.get(FUNNEL, params=RANGE, headers=bearer())
+        unsafe = client.get("/health", headers={"X-Request-Id": "bad id\twith spaces"})
+        revalidated = client.get(
+            FUNNEL, params=RANGE, headers={**bearer(), "If-None-Match": made.headers["ETag"]}
+        )
+        missing = client.get("/reports/nope", headers=bearer())
+    assert given.headers["X-Request-Id"] == "gw-123.abc:9"
+    assert re.fullmatch(r"[0-9a-f]{32}", made.headers["X-Request-Id"])
+    assert re.fullmatch(r"[0-9a-f]{32}", unsafe.headers["X-Request-Id"])
+    ids = {r.headers["X-Request-Id"] for r in (made, unsafe, revalidated, missing)}
+    assert len(ids) == 4
+    timing = r"db;dur=(\d+\.\d), total;dur=(\d+\.\d)"
+    ran = re.fullmatch(timing, given.headers["Server-Timing"])
+    assert ran and 0 < float(ran.group(1)) <= float(ran.group(2))
+    for response in (made, revalidated):  # a hit and a 304: no database time
+        match = re.fullmatch(timing, response.headers["Server-Timing"])
+        assert match and float(match.group(1)) == 0
+    assert revalidated.status_code == 304
+    assert missing.status_code == 404 and "Server-Timing" in missing.headers
+
+
+def test_log_lines_carry_the_request_id(url: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="reports_http")
+    with api(url) as client:
+        started = client.post(
+            "/refresh", json={"views": ["pipeline_open"]}, headers={**bearer(), "X-Request-Id": "req-42"}
+        )
+        deadline = time.monotonic() + 10
+        while client.get(started.headers["Location"], headers=bearer()).json()["status"] == "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    job_id = started.json()["job_id"]
+    lines = [r for r in caplog.records if job_id in r.getMessage()]
+    assert len(lines) >= 2  # started (request task) and finished (the job's thread)
+    assert all(getattr(r, "request_id", None) == "req-42" for r in lines)
+    outside = [r for r in caplog.records if r.getMessage().startswith("catalog loaded")]
+    assert outside and all(getattr(r, "request_id", None) == "-" for r in outside)
