@@ -190,6 +190,7 @@ def demo_data_cmd(
             seed=seed,
             end=end_date,
             replace=replace,
+            if_empty=if_empty,
             progress=say,
         )
         say("rows: " + ", ".join(f"{table} {count:,}" for table, count in counts.items()))

@@ -17,8 +17,9 @@ Per process (each worker has its own registry):
   ``reports_view_rows``, ``reports_view_needs_full_refresh``, ``reports_view_info{mode,
   last_status}`` and, when the refresh engine reports them, ``reports_view_pending_changes``,
   ``reports_view_oldest_pending_age_seconds`` and ``reports_view_last_duration_seconds``.
-  ``refresh_status()`` is granted to ``reports_refresher``: when the service's database role may
-  not call it, the age, refresh time and generation come from ``reports.api_data_versions()``.
+  ``refresh_status()`` is granted to ``reports_api`` (and ``reports_refresher``); on a database
+  where the service's role may not call it, the age, refresh time and generation come from
+  ``reports.api_data_versions()`` instead.
   ``reports_view_status_up`` is 0 when neither could be read (database down);
 - ``process_*``: memory, CPU and file descriptors of the process.
 """

@@ -17,6 +17,13 @@ step "Poetry and the project's dependencies"
 configured_url="$("$POETRY" run python -c \
     'from reports_cli.settings import get_settings; print(get_settings().database_url or "")')"
 started_cluster=0
+stop_cluster() {
+    if [ "$started_cluster" = 1 ]; then
+        reports dev-db stop >/dev/null 2>&1 || true
+        echo "local cluster stopped (data kept in .reports-db/; the next make run reuses it)"
+    fi
+}
+trap stop_cluster EXIT
 if [ -z "$configured_url" ]; then
     step "local PostgreSQL in .reports-db/ (REPORTS_DATABASE_URL is not set)"
     if ! reports dev-db status >/dev/null 2>&1; then
@@ -31,14 +38,6 @@ if [ -z "$configured_url" ]; then
     # (reports-api refuses insecure-dev on any other address). Set REPORTS_AUTH to override.
     export REPORTS_AUTH="${REPORTS_AUTH:-insecure-dev}"
 fi
-
-stop_cluster() {
-    if [ "$started_cluster" = 1 ]; then
-        reports dev-db stop >/dev/null 2>&1 || true
-        echo "local cluster stopped (data kept in .reports-db/; the next make run reuses it)"
-    fi
-}
-trap stop_cluster EXIT
 
 step "migrations"
 reports migrate

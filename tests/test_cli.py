@@ -105,3 +105,16 @@ def test_commands_without_a_database_url_say_how_to_get_one(tmp_path: Path) -> N
     proc = run("migrate", "status", cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: REPORTS_DATABASE_URL is not set")
+
+
+def test_demo_data_if_empty_keeps_existing_data(empty_db_url: str, tmp_path: Path) -> None:
+    first = run("demo-data", "--scale", "1", "--end", "2026-10-31", url=empty_db_url, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    again = run("demo-data", "--scale", "1", url=empty_db_url, cwd=tmp_path)
+    assert again.returncode == 1
+    assert "--replace" in again.stderr
+    kept = run("demo-data", "--scale", "2", "--if-empty", url=empty_db_url, cwd=tmp_path)
+    assert kept.returncode == 0, kept.stderr
+    assert "kept the data already present" in kept.stdout
+    with psycopg.connect(to_libpq(empty_db_url)) as conn:
+        assert conn.execute("SELECT count(*) FROM crm.deals").fetchone() == (1000,)
