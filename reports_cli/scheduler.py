@@ -20,7 +20,7 @@ A :class:`Scheduler` loops until :meth:`Scheduler.stop` (the CLI calls it on SIG
   the interval delays the next one instead of stacking.
 - **Threshold.** The instance reads ``reports.pending_changes()`` every ``min_interval`` (at
   least every second), and sooner on a notification on ``reports_changes`` (sent by the change
-  capture triggers unless ``reports.capture_notify`` is off; at most one read a second, however
+  capture triggers when ``reports.capture_notify`` is on (off by default); at most one read a second, however
   many arrive). When a view's pending count reaches ``threshold`` and the last refresh started at
   least ``min_interval`` ago, it refreshes without waiting for the schedule (under the lock it
   checks the count again). Off when ``threshold`` is 0 or the database has no
@@ -282,7 +282,7 @@ class Scheduler:
 
     def _pending_check_due(self) -> bool:
         """Time to read the pending changes: after a notification (at most once per PENDING_CHECK_S),
-        or every poll interval without one (writers may run with reports.capture_notify = off)."""
+        or every poll interval without one (reports.capture_notify is off by default)."""
         now = time.monotonic()
         return now >= self._next_pending_check and (self._changes_seen or now >= self._next_poll)
 

@@ -60,7 +60,12 @@ def test_catalog_lists_exactly_the_functions_granted_to_reports_reader(url: str)
     ]
     assert revenue["columns"][0] == {"name": "period_start", "type": "date"}
     assert revenue["summary"].startswith("Won deals")
-    assert set(revenue["summaries"]) == {"deal_outcomes_daily", "payments_collected_daily"}
+    assert set(revenue["summaries"]) == {
+        "deal_outcomes_daily",
+        "deal_outcomes_by_day",
+        "payments_collected_daily",
+        "payments_collected_by_day",
+    }
 
 
 @pytest.mark.parametrize("role", ["admin", "manager", "head"])
@@ -96,7 +101,8 @@ def test_meta_gives_the_parameters_used_with_defaults_and_the_refresh_time(url: 
     with connect(url, autocommit=True) as conn:
         oldest = conn.execute(
             "SELECT min(refreshed_at) AS t FROM reports.summaries"
-            " WHERE name IN ('deal_outcomes_daily', 'payments_collected_daily')"
+            " WHERE name IN ('deal_outcomes_daily', 'deal_outcomes_by_day', 'payments_collected_daily',"
+            " 'payments_collected_by_day')"
         ).fetchone()
     assert oldest is not None
     assert meta["refreshed_at"] == oldest["t"].isoformat()

@@ -37,6 +37,9 @@ SUMMARIES = (
     "audit_activity_daily",
     "clients_created_daily",
     "pipeline_open",
+    "deal_outcomes_by_day",
+    "payments_collected_by_day",
+    "stage_funnel_by_day",
 )
 #: key columns of each summary table (the rest are measures)
 KEYS = {
@@ -47,8 +50,11 @@ KEYS = {
     "audit_activity_daily": ("day", "actor_id", "action", "entity_type"),
     "clients_created_daily": ("day", "owner_id"),
     "pipeline_open": ("owner_id", "stage_code"),
+    "deal_outcomes_by_day": ("day",),
+    "payments_collected_by_day": ("day",),
+    "stage_funnel_by_day": ("created_day", "stage_code"),
 }
-DAY_BUCKETED = SUMMARIES[:-1]
+DAY_BUCKETED = tuple(s for s in SUMMARIES if s != "pipeline_open")
 
 
 @pytest.fixture
@@ -192,6 +198,33 @@ def expected_summaries(source: Source, timezone: str, as_of: datetime) -> dict[s
             acc[2] += d.amount * probability.get(d.stage, Decimal(0))
             acc[3] += days_between(d.created_at, as_of)
     out["pipeline_open"] = {k: (v[0], v[1], v[2], _days(v[3]), v[4]) for k, v in pipeline.items()}
+
+    # the day totals: summed here from the deals and the history directly, not from the rows above
+    by_day: dict[tuple, list[Any]] = defaultdict(lambda: [0, Decimal(0), Decimal(0), 0, None])
+    for d in source.deals:
+        if d.status in ("won", "lost") and d.closed_at is not None:
+            acc = by_day[(local(d.closed_at),)]
+            if d.status == "won":
+                acc[0] += 1
+                acc[1] += d.amount
+                acc[2] += days_between(d.created_at, d.closed_at)
+                acc[4] = d.closed_at if acc[4] is None else max(acc[4], d.closed_at)
+            else:
+                acc[3] += 1
+    out["deal_outcomes_by_day"] = {k: (v[0], v[1], _days(v[2]), v[3], v[4]) for k, v in by_day.items()}
+    paid_by_day: dict[tuple, list[Any]] = defaultdict(lambda: [0, Decimal(0)])
+    for p in source.payments:
+        if p.paid_at is not None:
+            paid_by_day[(local(p.paid_at),)][0] += 1
+            paid_by_day[(local(p.paid_at),)][1] += p.amount
+    out["payments_collected_by_day"] = {k: tuple(v) for k, v in paid_by_day.items()}
+    funnel_by_day: dict[tuple, list[Any]] = defaultdict(lambda: [0, 0, Decimal(0)])
+    for (created_day, _owner, stage), (reached, left, days) in funnel.items():
+        acc = funnel_by_day[(created_day, stage)]
+        acc[0] += reached
+        acc[1] += left
+        acc[2] += days
+    out["stage_funnel_by_day"] = {k: (v[0], v[1], _days(v[2])) for k, v in funnel_by_day.items()}
     return out
 
 

@@ -173,7 +173,8 @@ def test_report_is_stable_definer_with_pinned_path(catalog_db: Conn, name: str) 
     assert fn["prokind"] == "f"
     assert fn["provolatile"] == "s", "report functions are STABLE"
     assert fn["prosecdef"], "report functions are SECURITY DEFINER"
-    assert fn["proconfig"] == ["search_path=reports, pg_temp"]
+    # custom plans: the inlined scoped readers see the caller's owner ids and days as constants
+    assert fn["proconfig"] == ["search_path=reports, pg_temp", "plan_cache_mode=force_custom_plan"]
 
 
 @pytest.mark.parametrize("name", REPORTS)

@@ -47,15 +47,76 @@ def test_every_plpgsql_function_passes_plpgsql_check(db: psycopg.Connection[dict
     assert checked > 0 or not any(f["lanname"] == "plpgsql" for f in functions(db))
 
 
+INLINED_MARK = "(internal, inlined)"
+
+
+def is_inlined_helper(fn: dict[str, Any]) -> bool:
+    """An internal SQL helper meant to be inlined into its caller's query (a SET clause would prevent
+    it): SECURITY INVOKER, not volatile, no SET clause at all, and it says so in its comment."""
+    return (
+        fn["proname"].startswith("_")
+        and fn["lanname"] == "sql"
+        and not fn["prosecdef"]
+        and fn["provolatile"] != "v"
+        and fn["proconfig"] == []
+        and (fn["comment"] or "").rstrip().endswith(INLINED_MARK)
+    )
+
+
 def test_every_function_pins_its_search_path(db: psycopg.Connection[dict[str, Any]]) -> None:
     # A procedure that COMMITs cannot carry a SET clause (PostgreSQL forbids transaction control
-    # there); such procedures must be SECURITY INVOKER and are checked by the next test.
+    # there); such procedures must be SECURITY INVOKER and are checked by the next test. Inlined
+    # helpers cannot carry one either; they are checked by the two tests after it.
     unpinned = [
         f["signature"]
         for f in functions(db)
-        if f["prokind"] != "p" and not any(c.startswith("search_path=") for c in f["proconfig"])
+        if f["prokind"] != "p"
+        and not any(c.startswith("search_path=") for c in f["proconfig"])
+        and not is_inlined_helper(f)
     ]
     assert unpinned == []
+
+
+def test_inlined_helpers_run_with_an_empty_search_path_and_are_granted_to_nobody(
+    db: psycopg.Connection[dict[str, Any]],
+) -> None:
+    """Their bodies qualify every name, so the caller's search_path cannot change what they mean; and
+    no role but the owner may call them directly (only the SECURITY DEFINER reports do)."""
+    helpers = [f for f in functions(db) if is_inlined_helper(f)]
+    assert len(helpers) >= 10
+    db.execute("SET search_path = ''")
+    for fn in helpers:
+        args = (
+            db.execute(
+                "SELECT pg_catalog.array_agg(pg_catalog.format('NULL::%%s', pg_catalog.format_type(t, NULL))"
+                " ORDER BY o) AS a"
+                " FROM pg_catalog.unnest((SELECT proargtypes::oid[] FROM pg_catalog.pg_proc WHERE oid = %s))"
+                " WITH ORDINALITY AS u (t, o)",
+                [fn["oid"]],
+            ).fetchone()["a"]
+            or []
+        )
+        name = f"reports.{fn['proname']}"
+        db.execute(f"SELECT * FROM {name}({', '.join(args)}) LIMIT 0")  # raises 42883/42P01 when unqualified
+        grantees = db.execute(
+            "SELECT pg_catalog.array_agg(a.grantee::regrole::text) AS g "
+            "FROM pg_catalog.pg_proc AS p, pg_catalog.aclexplode(p.proacl) AS a "
+            "WHERE p.oid = %s AND a.grantee <> p.proowner",
+            [fn["oid"]],
+        ).fetchone()["g"]
+        assert grantees is None, (fn["signature"], grantees)
+
+
+def test_scoped_readers_are_inlined_into_their_callers(db: psycopg.Connection[dict[str, Any]]) -> None:
+    """A SET clause, SECURITY DEFINER or STRICT would make PostgreSQL run a reader as a separate function
+    with a generic plan (no index on owner_id for a manager); inlined, its body joins the report's plan."""
+    plan = db.execute(
+        "EXPLAIN (FORMAT JSON) SELECT * FROM reports._scoped_deal_outcomes(ARRAY[1]::bigint[], "
+        "DATE '2026-01-01', DATE '2026-01-31')"
+    ).fetchone()
+    text = str(plan)
+    assert "_scoped_deal_outcomes" not in text
+    assert "deal_outcomes_daily" in text
 
 
 def test_procedures_without_pinned_path_are_security_invoker(db: psycopg.Connection[dict[str, Any]]) -> None:

@@ -8,15 +8,23 @@ FROM (
     VALUES
     ('deal_outcomes_daily', 'crm.deals'),
     ('deal_outcomes_daily', 'crm.clients'),
+    ('deal_outcomes_by_day', 'crm.deals'),
+    ('deal_outcomes_by_day', 'crm.clients'),
     ('payments_collected_daily', 'crm.payments'),
     ('payments_collected_daily', 'crm.deals'),
     ('payments_collected_daily', 'crm.clients'),
+    ('payments_collected_by_day', 'crm.payments'),
+    ('payments_collected_by_day', 'crm.deals'),
+    ('payments_collected_by_day', 'crm.clients'),
     ('payment_open_spans', 'crm.payments'),
     ('payment_open_spans', 'crm.deals'),
     ('payment_open_spans', 'crm.clients'),
     ('stage_funnel_daily', 'crm.deals'),
     ('stage_funnel_daily', 'crm.deal_stage_history'),
     ('stage_funnel_daily', 'crm.clients'),
+    ('stage_funnel_by_day', 'crm.deals'),
+    ('stage_funnel_by_day', 'crm.deal_stage_history'),
+    ('stage_funnel_by_day', 'crm.clients'),
     ('audit_activity_daily', 'audit.events'),
     ('clients_created_daily', 'crm.clients'),
     ('pipeline_open', 'crm.deals'),
@@ -30,5 +38,6 @@ source_table as schema.table): a summary is refreshed incrementally only while t
 every one of its source tables are installed and enabled (reports.capture_status()).
 A client''s deletion or new owner changes the rows of its deals and payments, a deal''s deletion, client or
 owner those of its payments and its stage history: hence crm.clients and crm.deals under the payment and
-funnel summaries. crm.users and crm.teams feed no summary (names and teams are read live by the reports):
+funnel summaries. A summary computed from another (the *_by_day day totals) lists the sources
+of that one. crm.users and crm.teams feed no summary (names and teams are read live by the reports):
 a user moved to another team changes nothing stored and is not captured.';

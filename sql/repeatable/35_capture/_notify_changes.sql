@@ -7,15 +7,17 @@ VOLATILE
 SET search_path = reports, pg_temp
 AS $$
 BEGIN
-    -- A database or role may turn it off (ALTER DATABASE ... SET reports.capture_notify = off): only
-    -- the early refresh after large changes depends on it, never the correctness of a refresh.
-    IF coalesce(current_setting('reports.capture_notify', TRUE), '') <> 'off' THEN
+    -- Off unless a database or role turns it on (ALTER DATABASE ... SET reports.capture_notify = on):
+    -- PostgreSQL serialises the commits of every transaction that sent a NOTIFY (a lock on the shared
+    -- notification queue held through the commit), which cost concurrent CRM writers most of their
+    -- throughput (docs/benchmarks.md). Only the scheduler's early refresh uses it, and it also polls.
+    IF coalesce(current_setting('reports.capture_notify', TRUE), '') = 'on' THEN
         PERFORM pg_notify('reports_changes', p_source_table);
     END IF;
 END
 $$;
 
 COMMENT ON FUNCTION reports._notify_changes(text) IS
-'Sends NOTIFY reports_changes with the source table name (e.g. crm.deals) as payload, unless the setting
-reports.capture_notify is off. Called by the capture triggers once per statement that logged changes;
+'Sends NOTIFY reports_changes with the source table name (e.g. crm.deals) as payload when the setting
+reports.capture_notify is on (off by default: a NOTIFY serialises the commits of concurrent writers). Called by the capture triggers once per statement that logged changes;
 PostgreSQL delivers identical payloads of one transaction once, at its commit (internal).';

@@ -8,6 +8,7 @@ SET search_path = reports, pg_temp
 AS $$
 DECLARE
     v_days datemultirange;
+    v_base text;
 BEGIN
     -- PL/pgSQL rather than SQL: the plan of the query below (over a view of many branches) is cached
     -- for the session instead of being made again at every call of every report reader.
@@ -29,6 +30,12 @@ BEGIN
         FROM reports._change_days AS d
         WHERE d.summary = p_summary
     ) AS p;
+    -- a summary computed from others (depends_on) is stale wherever they are
+    FOR v_base IN
+        SELECT b.name FROM reports.summaries AS s CROSS JOIN unnest(s.depends_on) AS b (name) WHERE s.name = p_summary
+    LOOP
+        v_days := v_days + reports._pending_days(v_base);
+    END LOOP;
     RETURN v_days;
 END
 $$;
@@ -37,7 +44,8 @@ COMMENT ON FUNCTION reports._pending_days(text) IS
 'The local days (reports.timezone()) whose stored rows of summary p_summary may differ from a recompute at the
 caller''s snapshot: the days in reports.invalid_days, and those of the reports.change_log rows the snapshot sees;
 every day (''{(,)}'') when a full refresh is due (reports._full_refresh_due) or a change invalidated the whole
-summary; empty when it is up to date. Every other day of the summary equals its recompute: a change committed
+summary; the pending days of the summaries it is computed from (depends_on) are added to its own; empty when it
+is up to date. Every other day of the summary equals its recompute: a change committed
 before the snapshot is either still logged, or in invalid_days, or was refreshed at a later snapshot
 (internal).';
 

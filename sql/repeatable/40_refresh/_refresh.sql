@@ -165,6 +165,21 @@ BEGIN
                     END IF;
                 END IF;
                 -- Every invalid day of this summary is now recomputed at this snapshot or later.
+                -- Hand what was recomputed on to the summaries computed from this one (depends_on): every
+                -- day after a full refresh, else the days just refreshed, kept until they refresh them.
+                IF v_days = '{(,)}'::datemultirange THEN
+                    UPDATE reports.summaries AS d SET needs_full_refresh = TRUE WHERE view = any(d.depends_on);
+                ELSE
+                    INSERT INTO reports.invalid_days AS i (summary, day, changes, oldest_change_at)
+                    SELECT d.name, v.day, v.changes, v.oldest_change_at
+                    FROM reports.invalid_days AS v
+                    INNER JOIN reports.summaries AS d ON v.summary = any(d.depends_on)
+                    WHERE v.summary = view
+                    ON CONFLICT (summary, day) DO UPDATE
+                        SET
+                            changes = i.changes + excluded.changes,
+                            oldest_change_at = least(i.oldest_change_at, excluded.oldest_change_at);
+                END IF;
                 DELETE FROM reports.invalid_days AS i WHERE i.summary = view;
 
                 v_written := v_inserted + v_updated;
@@ -220,4 +235,7 @@ the refresh lock, absorbs the captured changes (reports._absorb_changes), then r
 and what depends on them (NULL: all) in dependency order, each in its own sub-transaction: only its invalid days
 (mode incremental) unless p_rebuild or reports._full_refresh_due(), then every day (mode full). A summary without
 a day bucket (pipeline_open) is recomputed whole when it has an invalid entry or is refreshed in full. Logs every
-summary in reports.refresh_log and returns one row per summary (see reports.refresh_views) (internal).';
+summary in reports.refresh_log and returns one row per summary (see reports.refresh_views). A summary refreshed
+without failure hands on to the summaries computed from it (depends_on) the days it recomputed, as invalid days
+of theirs (all of them, needs_full_refresh, after a full refresh), which they refresh later in the same run, or,
+if that fails, in the next one (internal).';

@@ -1,6 +1,11 @@
 -- Scoped reads of the summary tables: the ONE place where a report's scope restricts rows, and where
 -- a real-time report reads live rows.
 --
+-- They are SQL functions without a SET clause (their bodies qualify every name), so PostgreSQL inlines
+-- them into the calling report's query: the report's plan (a custom plan: the reports run with
+-- plan_cache_mode = force_custom_plan) sees the caller's owner ids and days as constants, uses the
+-- (owner_id, day) indexes for a narrow scope and drops the owner filter for scope all.
+--
 -- Every report reads the summaries only through these functions. p_owner_ids is the caller's
 -- visible owner ids from reports._authorize() (null = every row, scope all); a row whose owner is
 -- null (a payment or client without owner) is visible in scope all only. Day bounds are inclusive;
@@ -17,7 +22,6 @@ CREATE OR REPLACE FUNCTION reports._live_days(p_summary text, p_from date, p_to 
 RETURNS datemultirange
 LANGUAGE sql
 STABLE
-SET search_path = reports, pg_temp
 AS $$
     SELECT
         CASE
@@ -28,13 +32,12 @@ $$;
 
 COMMENT ON FUNCTION reports._live_days(text, date, date) IS
 'The days in p_from..p_to (inclusive, null = open) that the readers of summary p_summary compute live: empty
-unless real-time reports are on (reports._realtime_days) (internal).';
+unless real-time reports are on (reports._realtime_days) (internal, inlined)';
 
 CREATE OR REPLACE FUNCTION reports._scoped_deal_outcomes(p_owner_ids bigint[], p_from date, p_to date)
 RETURNS SETOF reports.deal_outcomes_daily
 LANGUAGE sql
 STABLE
-SET search_path = reports, pg_temp
 AS $$
     WITH live AS MATERIALIZED (
         SELECT reports._live_days('deal_outcomes_daily', p_from, p_to) AS days
@@ -59,13 +62,12 @@ $$;
 
 COMMENT ON FUNCTION reports._scoped_deal_outcomes(bigint[], date, date) IS
 'Rows of reports.deal_outcomes_daily (won/lost deals by closing day) with day in p_from..p_to and a visible
-deal owner; with reports.realtime on, live rows for the days with pending changes (internal).';
+deal owner; with reports.realtime on, live rows for the days with pending changes (internal, inlined)';
 
 CREATE OR REPLACE FUNCTION reports._scoped_payments_collected(p_owner_ids bigint[], p_from date, p_to date)
 RETURNS SETOF reports.payments_collected_daily
 LANGUAGE sql
 STABLE
-SET search_path = reports, pg_temp
 AS $$
     WITH live AS MATERIALIZED (
         SELECT reports._live_days('payments_collected_daily', p_from, p_to) AS days
@@ -90,13 +92,12 @@ $$;
 
 COMMENT ON FUNCTION reports._scoped_payments_collected(bigint[], date, date) IS
 'Rows of reports.payments_collected_daily (payments by paid day) with day in p_from..p_to and a visible
-payment owner; with reports.realtime on, live rows for the days with pending changes (internal).';
+payment owner; with reports.realtime on, live rows for the days with pending changes (internal, inlined)';
 
 CREATE OR REPLACE FUNCTION reports._live_payment_open_spans(p_days datemultirange)
 RETURNS SETOF reports.payment_open_spans
 LANGUAGE sql
 STABLE
-SET search_path = reports, pg_temp
 AS $$
     SELECT
         c.created_day,
@@ -114,13 +115,12 @@ $$;
 
 COMMENT ON FUNCTION reports._live_payment_open_spans(datemultirange) IS
 'Rows of reports.payment_open_spans for the creation days p_days computed live from the sources, with
-open_span as the table generates it (internal).';
+open_span as the table generates it (internal, inlined)';
 
 CREATE OR REPLACE FUNCTION reports._scoped_payments_created(p_owner_ids bigint[], p_from date, p_to date)
 RETURNS SETOF reports.payment_open_spans
 LANGUAGE sql
 STABLE
-SET search_path = reports, pg_temp
 AS $$
     WITH live AS MATERIALIZED (
         SELECT reports._live_days('payment_open_spans', p_from, p_to) AS days
@@ -142,13 +142,12 @@ $$;
 
 COMMENT ON FUNCTION reports._scoped_payments_created(bigint[], date, date) IS
 'Rows of reports.payment_open_spans (payments not failed) created on a day in p_from..p_to, with a visible
-payment owner; with reports.realtime on, live rows for the days with pending changes (internal).';
+payment owner; with reports.realtime on, live rows for the days with pending changes (internal, inlined)';
 
 CREATE OR REPLACE FUNCTION reports._scoped_payments_outstanding(p_owner_ids bigint[], p_as_of date)
 RETURNS SETOF reports.payment_open_spans
 LANGUAGE sql
 STABLE
-SET search_path = reports, pg_temp
 AS $$
     WITH live AS MATERIALIZED (
         SELECT reports._live_days('payment_open_spans', NULL, p_as_of) AS days
@@ -173,13 +172,12 @@ $$;
 COMMENT ON FUNCTION reports._scoped_payments_outstanding(bigint[], date) IS
 'Rows of reports.payment_open_spans outstanding at the end of day p_as_of (created on or before it, not
 failed, not paid by the end of it: open_span @> p_as_of), with a visible payment owner; with reports.realtime
-on, live rows for the creation days with pending changes (internal).';
+on, live rows for the creation days with pending changes (internal, inlined)';
 
 CREATE OR REPLACE FUNCTION reports._scoped_stage_funnel(p_owner_ids bigint[], p_from date, p_to date)
 RETURNS SETOF reports.stage_funnel_daily
 LANGUAGE sql
 STABLE
-SET search_path = reports, pg_temp
 AS $$
     WITH live AS MATERIALIZED (
         SELECT reports._live_days('stage_funnel_daily', p_from, p_to) AS days
@@ -204,13 +202,12 @@ $$;
 
 COMMENT ON FUNCTION reports._scoped_stage_funnel(bigint[], date, date) IS
 'Rows of reports.stage_funnel_daily for deals created on a day in p_from..p_to, with a visible deal owner; with
-reports.realtime on, live rows for the days with pending changes (internal).';
+reports.realtime on, live rows for the days with pending changes (internal, inlined)';
 
 CREATE OR REPLACE FUNCTION reports._scoped_audit_activity(p_owner_ids bigint[], p_from date, p_to date)
 RETURNS SETOF reports.audit_activity_daily
 LANGUAGE sql
 STABLE
-SET search_path = reports, pg_temp
 AS $$
     WITH live AS MATERIALIZED (
         SELECT reports._live_days('audit_activity_daily', p_from, p_to) AS days
@@ -237,14 +234,13 @@ $$;
 
 COMMENT ON FUNCTION reports._scoped_audit_activity(bigint[], date, date) IS
 'Rows of reports.audit_activity_daily with day in p_from..p_to and a visible actor; with reports.realtime on,
-live rows for the days with pending changes (internal). Events without an actor are left out in every scope:
-the activity reports count users'' activity.';
+live rows for the days with pending changes. Events without an actor are left out in every scope: the
+activity reports count users'' activity (internal, inlined)';
 
 CREATE OR REPLACE FUNCTION reports._scoped_clients_created(p_owner_ids bigint[], p_from date, p_to date)
 RETURNS SETOF reports.clients_created_daily
 LANGUAGE sql
 STABLE
-SET search_path = reports, pg_temp
 AS $$
     WITH live AS MATERIALIZED (
         SELECT reports._live_days('clients_created_daily', p_from, p_to) AS days
@@ -269,13 +265,12 @@ $$;
 
 COMMENT ON FUNCTION reports._scoped_clients_created(bigint[], date, date) IS
 'Rows of reports.clients_created_daily with day in p_from..p_to and a visible client owner; with
-reports.realtime on, live rows for the days with pending changes (internal).';
+reports.realtime on, live rows for the days with pending changes (internal, inlined)';
 
 CREATE OR REPLACE FUNCTION reports._scoped_pipeline_open(p_owner_ids bigint[])
 RETURNS SETOF reports.pipeline_open
 LANGUAGE sql
 STABLE
-SET search_path = reports, pg_temp
 AS $$
     WITH live AS MATERIALIZED (
         SELECT reports._realtime() AS now_live
@@ -298,4 +293,4 @@ $$;
 
 COMMENT ON FUNCTION reports._scoped_pipeline_open(bigint[]) IS
 'Rows of reports.pipeline_open (open deals at the last refresh) with a visible deal owner; with reports.realtime
-on, the open deals now, computed live (ages as of now()) (internal).';
+on, the open deals now, computed live (ages as of now()) (internal, inlined)';

@@ -11,7 +11,6 @@ RETURNS TABLE (
 )
 LANGUAGE sql
 STABLE
-SET search_path = reports, pg_temp
 AS $$
     WITH
     invoiced AS (
@@ -23,7 +22,7 @@ AS $$
 
     collected AS (
         SELECT coalesce(sum(c.paid_amount), 0) AS amount
-        FROM reports._scoped_payments_collected(p_owner_ids, p_from, p_to) AS c
+        FROM reports._scoped_payments_collected_days(p_owner_ids, p_from, p_to) AS c
     ),
 
     outstanding AS (
@@ -47,7 +46,7 @@ $$;
 
 COMMENT ON FUNCTION reports._collections(bigint[], date, date) IS
 'The row of reports.collections_summary for the visible owners p_owner_ids (null = all); shared with
-reports.dashboard (internal).';
+reports.dashboard (internal, inlined)';
 
 CREATE OR REPLACE FUNCTION reports.collections_summary(p_from date, p_to date)
 RETURNS TABLE (
@@ -62,6 +61,7 @@ LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = reports, pg_temp
+SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
     v_owner_ids bigint[];

@@ -17,6 +17,7 @@ LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = reports, pg_temp
+SET plan_cache_mode = force_custom_plan
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -38,7 +39,7 @@ BEGIN
             coalesce(sum(o.won_deals), 0) AS won_deals,
             coalesce(sum(o.won_amount), 0) AS won_amount,
             coalesce(sum(o.lost_deals), 0) AS lost_deals
-        FROM reports._scoped_deal_outcomes(v_owner_ids, p_from, p_to) AS o
+        FROM reports._scoped_deal_outcome_days(v_owner_ids, p_from, p_to) AS o
     ),
 
     activity AS (

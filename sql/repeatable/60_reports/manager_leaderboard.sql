@@ -17,6 +17,7 @@ LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = reports, pg_temp
+SET plan_cache_mode = force_custom_plan
 AS $$
 #variable_conflict use_column
 DECLARE

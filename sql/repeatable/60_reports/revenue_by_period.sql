@@ -19,6 +19,7 @@ LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = reports, pg_temp
+SET plan_cache_mode = force_custom_plan
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -37,7 +38,7 @@ BEGIN
     SELECT b.period_start, b.period_end INTO v_before_start, v_before_end
     FROM reports._periods(v_first_start - 1, v_first_start - 1, p_grain) AS b;
     SELECT coalesce(sum(o.won_amount), 0) INTO v_before_won
-    FROM reports._scoped_deal_outcomes(v_owner_ids, v_before_start, v_before_end) AS o;
+    FROM reports._scoped_deal_outcome_days(v_owner_ids, v_before_start, v_before_end) AS o;
     RETURN QUERY
     WITH
     days AS (
@@ -49,7 +50,7 @@ BEGIN
             d.period_start,
             sum(o.won_deals) AS won_deals,
             sum(o.won_amount) AS won_amount
-        FROM reports._scoped_deal_outcomes(v_owner_ids, p_from, p_to) AS o
+        FROM reports._scoped_deal_outcome_days(v_owner_ids, p_from, p_to) AS o
         INNER JOIN days AS d ON d.day = o.day
         GROUP BY d.period_start
     ),
@@ -58,7 +59,7 @@ BEGIN
         SELECT
             d.period_start,
             sum(c.paid_amount) AS paid_amount
-        FROM reports._scoped_payments_collected(v_owner_ids, p_from, p_to) AS c
+        FROM reports._scoped_payments_collected_days(v_owner_ids, p_from, p_to) AS c
         INNER JOIN days AS d ON d.day = c.day
         GROUP BY d.period_start
     ),

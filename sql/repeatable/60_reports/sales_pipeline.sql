@@ -12,7 +12,6 @@ RETURNS TABLE (
 )
 LANGUAGE sql
 STABLE
-SET search_path = reports, pg_temp
 AS $$
     SELECT
         s.code,
@@ -31,7 +30,7 @@ $$;
 
 COMMENT ON FUNCTION reports._pipeline_by_stage(bigint[]) IS
 'The rows of reports.sales_pipeline for the visible owners p_owner_ids (null = all); shared with
-reports.dashboard (internal).';
+reports.dashboard (internal, inlined)';
 
 CREATE OR REPLACE FUNCTION reports.sales_pipeline(p_owner_id bigint DEFAULT NULL)
 RETURNS TABLE (
@@ -47,6 +46,7 @@ LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = reports, pg_temp
+SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
     v_owner_ids bigint[];

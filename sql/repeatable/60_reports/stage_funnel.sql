@@ -11,6 +11,7 @@ LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = reports, pg_temp
+SET plan_cache_mode = force_custom_plan
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -25,7 +26,7 @@ BEGIN
             sum(f.reached) AS reached,
             sum(f.left_deals) AS left_deals,
             sum(f.days_in_stage_sum) AS days_in_stage_sum
-        FROM reports._scoped_stage_funnel(v_owner_ids, p_from, p_to) AS f
+        FROM reports._scoped_stage_funnel_days(v_owner_ids, p_from, p_to) AS f
         GROUP BY f.stage_code
     ),
 

@@ -74,3 +74,34 @@ COMMENT ON COLUMN reports.pipeline_open.weighted_amount IS 'Sum of amount * prob
 COMMENT ON COLUMN reports.pipeline_open.age_days_sum IS
 'Sum of as_of - created_at in days (epoch / 86400), unrounded; mean age = age_days_sum / deals.';
 COMMENT ON COLUMN reports.pipeline_open.as_of IS 'When the snapshot was taken (start of the refreshing transaction).';
+
+-- Day totals (sql/versioned/V0015__create_scope_all_rollups.sql), read by the reports in scope all.
+
+COMMENT ON TABLE reports.deal_outcomes_by_day IS
+'reports.deal_outcomes_daily summed per day over every owner and client (for callers in scope all); rows =
+reports.compute_deal_outcomes_by_day, refreshed right after deal_outcomes_daily.';
+COMMENT ON COLUMN reports.deal_outcomes_by_day.day IS 'Local date of closed_at in the reports time zone.';
+COMMENT ON COLUMN reports.deal_outcomes_by_day.won_deals IS 'Deals won that day.';
+COMMENT ON COLUMN reports.deal_outcomes_by_day.won_amount IS 'Sum of amount of the deals won that day.';
+COMMENT ON COLUMN reports.deal_outcomes_by_day.won_cycle_days_sum IS
+'Sum over the won deals of closed_at - created_at in days (interval epoch / 86400), unrounded.';
+COMMENT ON COLUMN reports.deal_outcomes_by_day.lost_deals IS 'Deals lost that day.';
+COMMENT ON COLUMN reports.deal_outcomes_by_day.last_won_at IS 'Latest closed_at of a deal won that day (NULL: none).';
+
+COMMENT ON TABLE reports.payments_collected_by_day IS
+'reports.payments_collected_daily summed per day over every payment owner (null included) and client (for callers
+in scope all); rows = reports.compute_payments_collected_by_day, refreshed right after payments_collected_daily.';
+COMMENT ON COLUMN reports.payments_collected_by_day.day IS 'Local date of paid_at in the reports time zone.';
+COMMENT ON COLUMN reports.payments_collected_by_day.paid_payments IS 'Payments whose paid_at falls on that day.';
+COMMENT ON COLUMN reports.payments_collected_by_day.paid_amount IS 'Sum of their amount.';
+
+COMMENT ON TABLE reports.stage_funnel_by_day IS
+'reports.stage_funnel_daily summed per creation day and stage over every owner (for callers in scope all); rows =
+reports.compute_stage_funnel_by_day, refreshed right after stage_funnel_daily.';
+COMMENT ON COLUMN reports.stage_funnel_by_day.created_day IS 'Local date of the deal''s created_at.';
+COMMENT ON COLUMN reports.stage_funnel_by_day.stage_code IS 'The stage entered (history to_stage).';
+COMMENT ON COLUMN reports.stage_funnel_by_day.reached IS 'Deals that entered the stage (once per deal).';
+COMMENT ON COLUMN reports.stage_funnel_by_day.left_deals IS
+'Those of them with a history row after their first entry into the stage.';
+COMMENT ON COLUMN reports.stage_funnel_by_day.days_in_stage_sum IS
+'Sum over left_deals of the days from the first entry to the next history row (epoch / 86400), unrounded.';

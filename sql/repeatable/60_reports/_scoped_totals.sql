@@ -1,0 +1,143 @@
+-- Scoped day totals: the rows of a summary summed per day over owners, read from its day-total
+-- summary when the caller's scope is all (one row per day instead of one per day and owner), else
+-- summed from the caller's visible rows (reports._scoped_*). Same contract as the scoped readers:
+-- p_owner_ids null = scope all, inclusive day bounds (null = open), inlined into the report's query
+-- (no SET clause; every name qualified), real-time reports honoured: with reports.realtime on, the
+-- days whose rows may be stale (the pending days of the day totals, which include those of the
+-- summary they are computed from) are computed live from the sources.
+
+CREATE OR REPLACE FUNCTION reports._scoped_deal_outcome_days(p_owner_ids bigint[], p_from date, p_to date)
+RETURNS SETOF reports.deal_outcomes_by_day
+LANGUAGE sql
+STABLE
+AS $$
+    WITH live AS MATERIALIZED (
+        SELECT reports._live_days('deal_outcomes_by_day', p_from, p_to) AS days
+    )
+
+    SELECT t.*
+    FROM reports.deal_outcomes_by_day AS t
+    CROSS JOIN live
+    WHERE
+        p_owner_ids IS NULL
+        AND t.day BETWEEN coalesce(p_from, '-infinity') AND coalesce(p_to, 'infinity')
+        AND NOT t.day <@ live.days
+    UNION ALL
+    SELECT
+        c.day,
+        sum(c.won_deals)::bigint,
+        sum(c.won_amount),
+        sum(c.won_cycle_days_sum),
+        sum(c.lost_deals)::bigint,
+        max(c.last_won_at)
+    FROM live
+    CROSS JOIN LATERAL reports._compute_ranges(live.days) AS r (days)
+    CROSS JOIN LATERAL reports.compute_deal_outcomes_daily(r.days) AS c
+    WHERE p_owner_ids IS NULL AND c.day <@ live.days
+    GROUP BY c.day
+    UNION ALL
+    SELECT
+        o.day,
+        sum(o.won_deals)::bigint,
+        sum(o.won_amount),
+        sum(o.won_cycle_days_sum),
+        sum(o.lost_deals)::bigint,
+        max(o.last_won_at)
+    FROM reports._scoped_deal_outcomes(p_owner_ids, p_from, p_to) AS o
+    WHERE p_owner_ids IS NOT NULL
+    GROUP BY o.day
+$$;
+
+COMMENT ON FUNCTION reports._scoped_deal_outcome_days(bigint[], date, date) IS
+'reports.deal_outcomes_daily summed per day over the visible owners and their clients, for the days in
+p_from..p_to with at least one won or lost deal: in scope all (p_owner_ids null) the stored
+reports.deal_outcomes_by_day, else the sums of reports._scoped_deal_outcomes; with reports.realtime on, live
+rows for the days with pending changes (internal, inlined)';
+
+CREATE OR REPLACE FUNCTION reports._scoped_stage_funnel_days(p_owner_ids bigint[], p_from date, p_to date)
+RETURNS SETOF reports.stage_funnel_by_day
+LANGUAGE sql
+STABLE
+AS $$
+    WITH live AS MATERIALIZED (
+        SELECT reports._live_days('stage_funnel_by_day', p_from, p_to) AS days
+    )
+
+    SELECT t.*
+    FROM reports.stage_funnel_by_day AS t
+    CROSS JOIN live
+    WHERE
+        p_owner_ids IS NULL
+        AND t.created_day BETWEEN coalesce(p_from, '-infinity') AND coalesce(p_to, 'infinity')
+        AND NOT t.created_day <@ live.days
+    UNION ALL
+    SELECT
+        c.created_day,
+        c.stage_code,
+        sum(c.reached)::bigint,
+        sum(c.left_deals)::bigint,
+        sum(c.days_in_stage_sum)
+    FROM live
+    CROSS JOIN LATERAL reports._compute_ranges(live.days) AS r (days)
+    CROSS JOIN LATERAL reports.compute_stage_funnel_daily(r.days) AS c
+    WHERE p_owner_ids IS NULL AND c.created_day <@ live.days
+    GROUP BY c.created_day, c.stage_code
+    UNION ALL
+    SELECT
+        f.created_day,
+        f.stage_code,
+        sum(f.reached)::bigint,
+        sum(f.left_deals)::bigint,
+        sum(f.days_in_stage_sum)
+    FROM reports._scoped_stage_funnel(p_owner_ids, p_from, p_to) AS f
+    WHERE p_owner_ids IS NOT NULL
+    GROUP BY f.created_day, f.stage_code
+$$;
+
+COMMENT ON FUNCTION reports._scoped_stage_funnel_days(bigint[], date, date) IS
+'reports.stage_funnel_daily summed per creation day and stage over the visible owners, for the creation days in
+p_from..p_to: in scope all (p_owner_ids null) the stored reports.stage_funnel_by_day, else the sums of
+reports._scoped_stage_funnel; with reports.realtime on, live rows for the days with pending changes
+(internal, inlined)';
+
+CREATE OR REPLACE FUNCTION reports._scoped_payments_collected_days(p_owner_ids bigint[], p_from date, p_to date)
+RETURNS SETOF reports.payments_collected_by_day
+LANGUAGE sql
+STABLE
+AS $$
+    WITH live AS MATERIALIZED (
+        SELECT reports._live_days('payments_collected_by_day', p_from, p_to) AS days
+    )
+
+    SELECT t.*
+    FROM reports.payments_collected_by_day AS t
+    CROSS JOIN live
+    WHERE
+        p_owner_ids IS NULL
+        AND t.day BETWEEN coalesce(p_from, '-infinity') AND coalesce(p_to, 'infinity')
+        AND NOT t.day <@ live.days
+    UNION ALL
+    SELECT
+        c.day,
+        sum(c.paid_payments)::bigint,
+        sum(c.paid_amount)
+    FROM live
+    CROSS JOIN LATERAL reports._compute_ranges(live.days) AS r (days)
+    CROSS JOIN LATERAL reports.compute_payments_collected_daily(r.days) AS c
+    WHERE p_owner_ids IS NULL AND c.day <@ live.days
+    GROUP BY c.day
+    UNION ALL
+    SELECT
+        o.day,
+        sum(o.paid_payments)::bigint,
+        sum(o.paid_amount)
+    FROM reports._scoped_payments_collected(p_owner_ids, p_from, p_to) AS o
+    WHERE p_owner_ids IS NOT NULL
+    GROUP BY o.day
+$$;
+
+COMMENT ON FUNCTION reports._scoped_payments_collected_days(bigint[], date, date) IS
+'reports.payments_collected_daily summed per day over the visible payment owners and their clients, for the days
+in p_from..p_to with at least one payment received: in scope all (p_owner_ids null; payments without owner
+included) the stored reports.payments_collected_by_day, else the sums of reports._scoped_payments_collected; with
+reports.realtime on, live rows for the days with pending changes (internal, inlined)';
