@@ -1,13 +1,15 @@
 """Issue 5's benchmark: incremental refresh against a full one, writer overhead, real-time cost.
 
-Usage: .venv/bin/python benchmarks/incremental_refresh.py [--scale 1000] [--skip-pgbench]
+Usage: .venv/bin/python benchmarks/incremental_refresh.py [--scale 1000] [--skip-pgbench] [--skip-realtime]
+       [--full-runs 2]
 
 On a throwaway cluster (benchmarks/_common.py; BENCH_DATABASE_URL reuses a loaded database), with
 the change capture installed (sql/capture/install.sql, as `reports capture install` does):
 
 1. Refresh, all in the same run: a full rebuild (``reports.rebuild()``) next to the incremental
-   refresh (``reports refresh``: REPEATABLE READ, after the session lock, see
-   reports_cli/refresh.py) after
+   refresh as ``reports scheduler`` runs it on its long-lived session (session lock, then one
+   REPEATABLE READ transaction, see reports_cli/refresh.py; for 1 row also as a one-off
+   ``reports refresh`` runs it, on a new session) after
    - 1 row: one won deal's amount changed (5 times, different deals);
    - 1,000 rows in one day: 1,000 new won deals created and closed on one day (3 times);
    - 1% of the deals spread over a year: the amount of 1% of all deals, picked at random among
@@ -17,8 +19,9 @@ the change capture installed (sql/capture/install.sql, as `reports capture insta
    1,000-rows-in-one-day change is pending (30 calls each after 3 warm-up, medians).
 3. Writer overhead (pgbench, ``-M prepared``, no vacuum): single-row INSERT and UPDATE of
    crm.deals, 1 client, a fixed number of transactions, latency average; and a 50/50 mix with 4
-   clients for 20 s, throughput; without the capture triggers, with them, and with them but
-   ``reports.capture_notify = off`` (no NOTIFY per writing transaction), alternated twice
+   clients for 20 s, throughput; without the capture triggers, with them (as installed: no NOTIFY,
+   ``reports.capture_notify`` is off by default), and with them and ``reports.capture_notify = on``
+   (a NOTIFY per writing transaction, for the scheduler's early refresh), alternated twice
    (medians), with the server's synchronous_commit and again with it off (which leaves only the
    CPU cost, so the triggers' share is larger). ``--only-pgbench`` runs this part alone.
 
@@ -42,7 +45,7 @@ from _common import bench_database, load_average, machine, median, ms, server, t
 
 from reports_cli.db import connect
 from reports_cli.devdb import find_bindir
-from reports_cli.refresh import run_refresh
+from reports_cli.refresh import acquire_refresh_lock, refresh_in_snapshot, release_refresh_lock, run_refresh
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTALL = ROOT / "sql" / "capture" / "install.sql"
@@ -63,6 +66,8 @@ def main() -> None:
     parser.add_argument("--only-pgbench", action="store_true")
     parser.add_argument("--pgbench-transactions", type=int, default=5000)
     parser.add_argument("--mix-seconds", type=int, default=20)
+    parser.add_argument("--full-runs", type=int, default=2, help="full rebuilds timed (median)")
+    parser.add_argument("--skip-realtime", action="store_true")
     args = parser.parse_args()
 
     print(f"machine: {machine()}")
@@ -75,8 +80,9 @@ def main() -> None:
                 print(
                     f"first refresh after installing the capture (full): {first:.1f} s; load {load_average()}"
                 )
-                refresh_table(conn, url)
-                realtime_table(conn, url)
+                refresh_table(conn, url, args.full_runs)
+                if not args.skip_realtime:
+                    realtime_table(conn, url)
             if not args.skip_pgbench:
                 pgbench_tables(conn, url, args.pgbench_transactions, args.mix_seconds)
         print(f"\nload average at the end: {load_average()}")
@@ -105,17 +111,46 @@ def _modes(conn: Any) -> str:
     return ", ".join(f"{r['n']} {r['mode']}" for r in rows)
 
 
-def _measure_change(conn: Any, url: str, change: Callable[[], None]) -> tuple[float, int, float, str]:
-    """(seconds of the writing statement, pending changes, seconds of the incremental refresh, modes)."""
+def _warm_refresh(conn: Any) -> None:
+    """What ``reports scheduler`` does on its long-lived session: session lock, one REPEATABLE READ
+    transaction calling reports.refresh_views, unlock."""
+    acquire_refresh_lock(conn, wait=True)
+    try:
+        rows = refresh_in_snapshot(conn, None)
+    finally:
+        release_refresh_lock(conn)
+    bad = [r for r in rows if r["status"] != "ok"]
+    assert not bad, bad
+
+
+def _measure_change(
+    conn: Any, url: str, change: Callable[[], None], warm: Any = None
+) -> tuple[float, int, float, str]:
+    """(seconds of the writing statement, pending changes, seconds of the incremental refresh, modes).
+    The refresh: on the long-lived session ``warm`` as the scheduler runs it, else as ``reports refresh``
+    runs it (a new session: its first calls compile the PL/pgSQL functions and plan their queries)."""
     write = timed(change)
     pending = _pending(conn)
-    took = timed(lambda: _refresh(url))
+    took = timed(lambda: _refresh(url) if warm is None else _warm_refresh(warm))
     assert _pending(conn) == 0
+    print(f"  {took * 1000:,.1f} ms; per summary (ms): {_per_view(conn)}", flush=True)
     return write, pending, took, _modes(conn)
 
 
-def refresh_table(conn: Any, url: str) -> None:
-    full = [timed(lambda: conn.execute("SELECT * FROM reports.rebuild()").fetchall()) for _ in range(2)]
+def _per_view(conn: Any) -> str:
+    """Duration of each summary's refresh in the latest run (reports.refresh_log), slowest first."""
+    rows = conn.execute(
+        "SELECT l.view, l.duration_ms FROM reports.refresh_log AS l"
+        " WHERE l.run_id = (SELECT run_id FROM reports.refresh_log ORDER BY id DESC LIMIT 1)"
+        " ORDER BY l.duration_ms DESC"
+    ).fetchall()
+    return ", ".join(f"{r['view']} {float(r['duration_ms']):.1f}" for r in rows)
+
+
+def refresh_table(conn: Any, url: str, full_runs: int) -> None:
+    full = [
+        timed(lambda: conn.execute("SELECT * FROM reports.rebuild()").fetchall()) for _ in range(full_runs)
+    ]
     full_s = median(full)
     conn.execute("SELECT setseed(0.42)")
     won = [
@@ -133,19 +168,23 @@ def refresh_table(conn: Any, url: str) -> None:
     ]
     total = conn.execute("SELECT count(*) AS n FROM crm.deals").fetchone()["n"]
     one_percent = total // 100
+    warm = connect(url, autocommit=True, application_name="reports scheduler (benchmark)")
+    _warm_refresh(warm)  # nothing pending: compiles and plans once, as a running scheduler has
+
+    def amount_of(deal: int) -> Callable[[], None]:
+        return lambda: conn.execute("UPDATE crm.deals SET amount = amount + 1 WHERE id = %s", [deal])
 
     cases: list[tuple[str, list[tuple[float, int, float, str]]]] = []
     cases.append(
         (
-            "1 row (a won deal's amount)",
-            [
-                _measure_change(
-                    conn,
-                    url,
-                    lambda i=i: conn.execute("UPDATE crm.deals SET amount = amount + 1 WHERE id = %s", [i]),
-                )
-                for i in won
-            ],
+            "1 row (a won deal's amount), scheduler's session",
+            [_measure_change(conn, url, amount_of(i), warm) for i in won],
+        )
+    )
+    cases.append(
+        (
+            "1 row (a won deal's amount), `reports refresh` (new session)",
+            [_measure_change(conn, url, amount_of(i)) for i in won[:3]],
         )
     )
     # 1,000 clients (and their owners), one new won deal each, all created and closed on one day
@@ -162,7 +201,7 @@ def refresh_table(conn: Any, url: str) -> None:
             "1,000 rows in one day (new won deals)",
             [
                 _measure_change(
-                    conn, url, lambda d=d, k=k: conn.execute(insert_day, {"day": d, "offset": k * 1000})
+                    conn, url, lambda d=d, k=k: conn.execute(insert_day, {"day": d, "offset": k * 1000}), warm
                 )
                 for k, d in enumerate(days)
             ],
@@ -177,7 +216,7 @@ def refresh_table(conn: Any, url: str) -> None:
             f"1% of the deals ({one_percent:,}) spread over a year",
             [
                 _measure_change(
-                    conn, url, lambda: conn.execute(spread, {"since": YEAR_START, "n": one_percent})
+                    conn, url, lambda: conn.execute(spread, {"since": YEAR_START, "n": one_percent}), warm
                 )
                 for _ in range(2)
             ],
@@ -200,6 +239,7 @@ def refresh_table(conn: Any, url: str) -> None:
             f"(runs: {', '.join(ms(s[2]) for s in samples)}) | {100 * took / full_s:.2f}% "
             f"| {samples[-1][3]} |"
         )
+    warm.close()
     print(f"load average: {load_average()}")
 
 
@@ -236,8 +276,7 @@ def _pgbench(
 ) -> dict[str, float]:
     parts = urlsplit(url)
     env_options = [] if sync_commit else ["-c", "synchronous_commit=off"]
-    if not notify:
-        env_options += ["-c", "reports.capture_notify=off"]
+    env_options += ["-c", f"reports.capture_notify={'on' if notify else 'off'}"]
     cmd = [
         str(find_bindir() / "pgbench"),
         "-n",
@@ -275,8 +314,9 @@ def pgbench_tables(conn: Any, url: str, transactions: int, seconds: int) -> None
     }
     mixed = ["-c", "4", "-j", "2", "-T", str(seconds), "-f", f"{insert}@1", "-f", f"{update}@1"]
     for sync_commit in (True, False):
-        # (captured, notify): without capture; with capture and its NOTIFY; with capture, NOTIFY off
-        configs = ((False, True), (True, True), (True, False))
+        # (captured, notify): without capture; with capture as installed (no NOTIFY, the default);
+        # with capture and reports.capture_notify = on
+        configs = ((False, False), (True, False), (True, True))
         results: dict[tuple[str, bool, bool], list[float]] = {}
         for _round in range(2):
             for captured, notify in configs:
@@ -289,8 +329,8 @@ def pgbench_tables(conn: Any, url: str, transactions: int, seconds: int) -> None
         label = "on (server default)" if sync_commit else "off"
         print(f"\nwriters, synchronous_commit {label}; load {load_average()}")
         print(
-            "| pgbench (crm.deals, -M prepared) | without capture | with capture | ratio "
-            "| with capture, `reports.capture_notify = off` | ratio |"
+            "| pgbench (crm.deals, -M prepared) | without capture | with capture (default) | ratio "
+            "| with capture, `reports.capture_notify = on` | ratio |"
         )
         print("| --- | --- | --- | --- | --- | --- |")
         for name in ("INSERT", "UPDATE"):

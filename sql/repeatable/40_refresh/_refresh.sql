@@ -131,7 +131,7 @@ BEGIN
             -- do its invalid days).
             BEGIN
                 v_fingerprint := reports._capture_fingerprint(view);
-                IF p_rebuild OR reports._full_refresh_due(view) THEN
+                IF p_rebuild OR reports._full_refresh_due(view, v_fingerprint) THEN
                     v_days := '{(,)}'::datemultirange;
                 ELSE
                     v_mode := 'incremental';
