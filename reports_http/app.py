@@ -72,6 +72,10 @@ def create_app(settings: Settings) -> FastAPI:
         tags=["operations"],
         summary="The database is reachable, no migration is pending and the report catalog is loaded "
         "(503 with the reason otherwise).",
+        responses={
+            200: {"description": 'Ready: `{"status": "ready", "reason": ...}`.'},
+            503: {"description": 'Not ready: `{"status": "not ready", "reason": ...}` says why.'},
+        },
     )
     app.include_router(routes.router)
     app.include_router(refresh_api.router)

@@ -25,11 +25,14 @@ SUMMARIES = (
     "audit_activity_daily",
     "clients_created_daily",
     "pipeline_open",
-    # computed from deal_outcomes_daily and stage_funnel_daily as stored: compared with a recompute from
-    # those tables, which the entries above compare with the sources
+    # computed from the summaries above as stored: compared with a recompute from those tables, which
+    # the entries above compare with the sources
     "deal_outcomes_by_day",
     "payments_collected_by_day",
     "stage_funnel_by_day",
+    # the actor bitmaps: from audit_activity_daily, and from audit_actions_by_day
+    "audit_actions_by_day",
+    "audit_actors_by_day",
 )
 CLOCK_COLUMNS = {"pipeline_open": {"as_of", "age_days_sum"}}
 

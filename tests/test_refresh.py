@@ -40,6 +40,8 @@ SUMMARIES = (
     "deal_outcomes_by_day",
     "payments_collected_by_day",
     "stage_funnel_by_day",
+    "audit_actions_by_day",
+    "audit_actors_by_day",
 )
 #: key columns of each summary table (the rest are measures)
 KEYS = {
@@ -53,6 +55,8 @@ KEYS = {
     "deal_outcomes_by_day": ("day",),
     "payments_collected_by_day": ("day",),
     "stage_funnel_by_day": ("created_day", "stage_code"),
+    "audit_actions_by_day": ("day", "action", "entity_type", "actor_block"),
+    "audit_actors_by_day": ("day", "actor_block"),
 }
 DAY_BUCKETED = tuple(s for s in SUMMARIES if s != "pipeline_open")
 
@@ -225,6 +229,27 @@ def expected_summaries(source: Source, timezone: str, as_of: datetime) -> dict[s
         acc[1] += left
         acc[2] += days
     out["stage_funnel_by_day"] = {k: (v[0], v[1], _days(v[2])) for k, v in funnel_by_day.items()}
+
+    # the actor bitmaps, from the events: per block of 4096 ids, the set of actors (ids floor-divided by
+    # 4096; bit id mod 4096 counted from the left) as a string of 0s and 1s, as PostgreSQL prints bit(4096)
+    def bitmap(ids: set[int]) -> str:
+        bits = ["0"] * 4096
+        for actor in ids:
+            bits[actor % 4096] = "1"
+        return "".join(bits)
+
+    actions: dict[tuple, list[Any]] = defaultdict(lambda: [0, set()])
+    for e in source.events:
+        if e.actor_id is not None:
+            acc = actions[(local(e.occurred_at), e.action, e.entity_type, e.actor_id // 4096)]
+            acc[0] += 1
+            acc[1].add(e.actor_id)
+    out["audit_actions_by_day"] = {k: (v[0], bitmap(v[1])) for k, v in actions.items()}
+    actors: dict[tuple, list[Any]] = defaultdict(lambda: [0, set()])
+    for (day, _action, _entity, block), (events, ids) in actions.items():
+        actors[(day, block)][0] += events
+        actors[(day, block)][1] |= ids
+    out["audit_actors_by_day"] = {k: (v[0], bitmap(v[1])) for k, v in actors.items()}
     return out
 
 

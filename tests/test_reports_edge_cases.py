@@ -52,8 +52,12 @@ def test_stage_funnel_counts_reentries_once(db: psycopg.Connection[dict[str, Any
         for hours, stage in ((1, "qualified"), (2, "proposal")):
             db.execute(
                 INSERT_CHANGE,
-                (deal["deal_id"], "proposal" if stage == "qualified" else "qualified", stage,
-                 deal["proposal_at"] + timedelta(hours=hours)),
+                (
+                    deal["deal_id"],
+                    "proposal" if stage == "qualified" else "qualified",
+                    stage,
+                    deal["proposal_at"] + timedelta(hours=hours),
+                ),
             )
     # A second qualified row at exactly the same time as the first (a larger id): 0 days in qualified.
     db.execute(
@@ -71,3 +75,41 @@ def test_stage_funnel_counts_reentries_once(db: psycopg.Connection[dict[str, Any
     old = {r["stage_code"]: r for r in unchanged}
     assert by_stage["proposal"]["avg_days_in_stage"] < old["proposal"]["avg_days_in_stage"]
     assert by_stage["qualified"]["avg_days_in_stage"] != old["qualified"]["avg_days_in_stage"]
+
+
+def test_distinct_actors_across_bitmap_blocks(db: psycopg.Connection[dict[str, Any]]) -> None:
+    """Active users are counted from bitmaps of 4096 actor ids per block: ids on both sides of block
+    boundaries, a very large id and a negative one (any bigint is an id) must each count once."""
+    p_from, p_to = date(2025, 3, 1), date(2025, 3, 31)
+    ids = [4095, 4096, 8191, 8192, 12_345_678_901, -1, -4096, -4097]
+    for user_id in ids:
+        db.execute(
+            "INSERT INTO crm.users (id, full_name, role) VALUES (%s, %s, 'analyst')",
+            (user_id, f"user {user_id}"),
+        )
+    # each id active on two days a week apart, with two events of one action and one of another
+    for n, user_id in enumerate(ids):
+        for day in (date(2025, 3, 3 + n % 3), date(2025, 3, 10 + n % 3)):
+            for action in ("report.viewed", "report.viewed", "report.exported"):
+                db.execute(
+                    "INSERT INTO audit.events (occurred_at, actor_id, service, action, entity_type)"
+                    " VALUES (%s::date + time '12:00', %s, 'reports', %s, 'report')",
+                    (day, user_id, action),
+                )
+    db.execute("SELECT * FROM reports.refresh_all()")
+    reference = Reference(load_source(db), "UTC")
+
+    for grain in ("day", "week", "month"):
+        got = db.execute(
+            "SELECT * FROM reports.activity_by_period(%s, %s, %s)", (p_from, p_to, grain)
+        ).fetchall()
+        assert_same_rows(got, reference.activity_by_period(p_from, p_to, grain), context=f"grain {grain}")
+    got = db.execute("SELECT * FROM reports.activity_by_action(%s, %s)", (p_from, p_to)).fetchall()
+    expected = reference.activity_by_action(p_from, p_to)
+    assert sorted(map(str, got)) == sorted(map(str, expected))
+    # the added actors are really in there: every one of them did report.exported, nobody else did
+    exported = next(r for r in got if r["action"] == "report.exported")
+    assert exported["actors"] == len(ids) and exported["events"] == 2 * len(ids)
+    dashboard = db.execute("SELECT active_users FROM reports.dashboard(%s, %s)", (p_from, p_to)).fetchone()
+    month = reference.activity_by_period(p_from, p_to, "month")
+    assert dashboard == {"active_users": month[0]["active_users"]}

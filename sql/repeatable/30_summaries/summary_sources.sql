@@ -26,6 +26,8 @@ FROM (
     ('stage_funnel_by_day', 'crm.deal_stage_history'),
     ('stage_funnel_by_day', 'crm.clients'),
     ('audit_activity_daily', 'audit.events'),
+    ('audit_actors_by_day', 'audit.events'),
+    ('audit_actions_by_day', 'audit.events'),
     ('clients_created_daily', 'crm.clients'),
     ('pipeline_open', 'crm.deals'),
     ('pipeline_open', 'crm.clients'),
@@ -38,6 +40,6 @@ source_table as schema.table): a summary is refreshed incrementally only while t
 every one of its source tables are installed and enabled (reports.capture_status()).
 A client''s deletion or new owner changes the rows of its deals and payments, a deal''s deletion, client or
 owner those of its payments and its stage history: hence crm.clients and crm.deals under the payment and
-funnel summaries. A summary computed from another (the *_by_day day totals) lists the sources
+funnel summaries. A summary computed from another (the *_by_day day totals and actor bitmaps) lists the sources
 of that one. crm.users and crm.teams feed no summary (names and teams are read live by the reports):
 a user moved to another team changes nothing stored and is not captured.';

@@ -4,7 +4,8 @@
 -- p_owner_ids null = scope all, inclusive day bounds (null = open), inlined into the report's query
 -- (no SET clause; every name qualified), real-time reports honoured: with reports.realtime on, the
 -- days whose rows may be stale (the pending days of the day totals, which include those of the
--- summary they are computed from) are computed live from the sources.
+-- summary they are computed from) are computed live from the sources. The audit actor bitmaps
+-- (audit_actors_by_day, audit_actions_by_day: sets of actors per day, V0016) are read the same way.
 
 CREATE OR REPLACE FUNCTION reports._scoped_deal_outcome_days(p_owner_ids bigint[], p_from date, p_to date)
 RETURNS SETOF reports.deal_outcomes_by_day
@@ -141,3 +142,95 @@ COMMENT ON FUNCTION reports._scoped_payments_collected_days(bigint[], date, date
 in p_from..p_to with at least one payment received: in scope all (p_owner_ids null; payments without owner
 included) the stored reports.payments_collected_by_day, else the sums of reports._scoped_payments_collected; with
 reports.realtime on, live rows for the days with pending changes (internal, inlined)';
+
+CREATE OR REPLACE FUNCTION reports._scoped_audit_actor_days(p_owner_ids bigint[], p_from date, p_to date)
+RETURNS SETOF reports.audit_actors_by_day
+LANGUAGE sql
+STABLE
+AS $$
+    WITH live AS MATERIALIZED (
+        SELECT reports._live_days('audit_actors_by_day', p_from, p_to) AS days
+    )
+
+    SELECT t.*
+    FROM reports.audit_actors_by_day AS t
+    CROSS JOIN live
+    WHERE
+        p_owner_ids IS NULL
+        AND t.day BETWEEN coalesce(p_from, '-infinity') AND coalesce(p_to, 'infinity')
+        AND NOT t.day <@ live.days
+    UNION ALL
+    SELECT
+        c.day,
+        reports._actor_block(c.actor_id),
+        sum(c.events)::bigint,
+        bit_or(reports._actor_bit(c.actor_id))
+    FROM live
+    CROSS JOIN LATERAL reports._compute_ranges(live.days) AS r (days)
+    CROSS JOIN LATERAL reports.compute_audit_activity_daily(r.days) AS c
+    WHERE p_owner_ids IS NULL AND c.day <@ live.days AND c.actor_id IS NOT NULL
+    GROUP BY c.day, reports._actor_block(c.actor_id)
+    UNION ALL
+    SELECT
+        a.day,
+        reports._actor_block(a.actor_id),
+        sum(a.events)::bigint,
+        bit_or(reports._actor_bit(a.actor_id))
+    FROM reports._scoped_audit_activity(p_owner_ids, p_from, p_to) AS a
+    WHERE p_owner_ids IS NOT NULL
+    GROUP BY a.day, reports._actor_block(a.actor_id)
+$$;
+
+COMMENT ON FUNCTION reports._scoped_audit_actor_days(bigint[], date, date) IS
+'Audit events with a visible actor per day and actor block, with the bitmap of those actors, for the days in
+p_from..p_to: in scope all (p_owner_ids null) the stored reports.audit_actors_by_day, else computed from
+reports._scoped_audit_activity; with reports.realtime on, live rows for the days with pending changes
+(internal, inlined)';
+
+CREATE OR REPLACE FUNCTION reports._scoped_audit_action_days(p_owner_ids bigint[], p_from date, p_to date)
+RETURNS SETOF reports.audit_actions_by_day
+LANGUAGE sql
+STABLE
+AS $$
+    WITH live AS MATERIALIZED (
+        SELECT reports._live_days('audit_actions_by_day', p_from, p_to) AS days
+    )
+
+    SELECT t.*
+    FROM reports.audit_actions_by_day AS t
+    CROSS JOIN live
+    WHERE
+        p_owner_ids IS NULL
+        AND t.day BETWEEN coalesce(p_from, '-infinity') AND coalesce(p_to, 'infinity')
+        AND NOT t.day <@ live.days
+    UNION ALL
+    SELECT
+        c.day,
+        c.action,
+        c.entity_type,
+        reports._actor_block(c.actor_id),
+        sum(c.events)::bigint,
+        bit_or(reports._actor_bit(c.actor_id))
+    FROM live
+    CROSS JOIN LATERAL reports._compute_ranges(live.days) AS r (days)
+    CROSS JOIN LATERAL reports.compute_audit_activity_daily(r.days) AS c
+    WHERE p_owner_ids IS NULL AND c.day <@ live.days AND c.actor_id IS NOT NULL
+    GROUP BY c.day, c.action, c.entity_type, reports._actor_block(c.actor_id)
+    UNION ALL
+    SELECT
+        a.day,
+        a.action,
+        a.entity_type,
+        reports._actor_block(a.actor_id),
+        sum(a.events)::bigint,
+        bit_or(reports._actor_bit(a.actor_id))
+    FROM reports._scoped_audit_activity(p_owner_ids, p_from, p_to) AS a
+    WHERE p_owner_ids IS NOT NULL
+    GROUP BY a.day, a.action, a.entity_type, reports._actor_block(a.actor_id)
+$$;
+
+COMMENT ON FUNCTION reports._scoped_audit_action_days(bigint[], date, date) IS
+'Audit events with a visible actor per day, action, entity type and actor block, with the bitmap of those
+actors, for the days in p_from..p_to: in scope all (p_owner_ids null) the stored reports.audit_actions_by_day,
+else computed from reports._scoped_audit_activity; with reports.realtime on, live rows for the days with
+pending changes (internal, inlined)';

@@ -12,6 +12,7 @@ STABLE
 SECURITY DEFINER
 SET search_path = reports, pg_temp
 SET plan_cache_mode = force_custom_plan
+SET jit = off
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -20,14 +21,25 @@ BEGIN
     SELECT a.owner_ids INTO v_owner_ids FROM reports._authorize('activity_by_action') AS a;
     PERFORM reports._check_range(p_from, p_to);
     RETURN QUERY
+    WITH by_block AS (
+        -- the range's actors of each action, entity type and block: the OR of its days' bitmaps
+        SELECT
+            e.action,
+            e.entity_type,
+            bit_or(e.actors) AS actors,
+            sum(e.events) AS events
+        FROM reports._scoped_audit_action_days(v_owner_ids, p_from, p_to) AS e
+        GROUP BY e.action, e.entity_type, e.actor_block
+    )
+
     SELECT
-        e.action,
-        e.entity_type,
-        sum(e.events)::bigint,
-        count(DISTINCT e.actor_id)
-    FROM reports._scoped_audit_activity(v_owner_ids, p_from, p_to) AS e
-    GROUP BY e.action, e.entity_type
-    ORDER BY 3 DESC, e.action, e.entity_type NULLS LAST;
+        b.action,
+        b.entity_type,
+        sum(b.events)::bigint,
+        sum(bit_count(b.actors))::bigint
+    FROM by_block AS b
+    GROUP BY b.action, b.entity_type
+    ORDER BY 3 DESC, b.action, b.entity_type NULLS LAST;
 END
 $$;
 

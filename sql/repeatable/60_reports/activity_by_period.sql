@@ -12,6 +12,7 @@ STABLE
 SECURITY DEFINER
 SET search_path = reports, pg_temp
 SET plan_cache_mode = force_custom_plan
+SET jit = off
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -21,14 +22,24 @@ BEGIN
     PERFORM reports._check_range(p_from, p_to);
     PERFORM reports._check_grain(p_grain);
     RETURN QUERY
-    WITH by_period AS (
+    WITH by_block AS (
+        -- the period's actors of each block: the OR of its days' bitmaps
         SELECT
             d.period_start,
-            count(DISTINCT e.actor_id) AS active_users,
+            bit_or(e.actors) AS actors,
             sum(e.events) AS events
-        FROM reports._scoped_audit_activity(v_owner_ids, p_from, p_to) AS e
+        FROM reports._scoped_audit_actor_days(v_owner_ids, p_from, p_to) AS e
         INNER JOIN reports._period_days(p_from, p_to, p_grain) AS d ON d.day = e.day
-        GROUP BY d.period_start
+        GROUP BY d.period_start, e.actor_block
+    ),
+
+    by_period AS (
+        SELECT
+            b.period_start,
+            sum(bit_count(b.actors))::bigint AS active_users,
+            sum(b.events) AS events
+        FROM by_block AS b
+        GROUP BY b.period_start
     )
 
     SELECT

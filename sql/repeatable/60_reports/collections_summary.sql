@@ -62,6 +62,7 @@ STABLE
 SECURITY DEFINER
 SET search_path = reports, pg_temp
 SET plan_cache_mode = force_custom_plan
+SET jit = off
 AS $$
 DECLARE
     v_owner_ids bigint[];

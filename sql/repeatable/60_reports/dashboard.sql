@@ -18,6 +18,7 @@ STABLE
 SECURITY DEFINER
 SET search_path = reports, pg_temp
 SET plan_cache_mode = force_custom_plan
+SET jit = off
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -43,8 +44,13 @@ BEGIN
     ),
 
     activity AS (
-        SELECT count(DISTINCT e.actor_id) AS active_users
-        FROM reports._scoped_audit_activity(v_owner_ids, p_from, p_to) AS e
+        -- distinct actors of the range: the bits set in the OR of the days' bitmaps, block by block
+        SELECT coalesce(sum(bit_count(b.actors)), 0)::bigint AS active_users
+        FROM (
+            SELECT bit_or(e.actors) AS actors
+            FROM reports._scoped_audit_actor_days(v_owner_ids, p_from, p_to) AS e
+            GROUP BY e.actor_block
+        ) AS b
     ),
 
     clients AS (

@@ -18,6 +18,7 @@ STABLE
 SECURITY DEFINER
 SET search_path = reports, pg_temp
 SET plan_cache_mode = force_custom_plan
+SET jit = off
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -37,10 +38,20 @@ BEGIN
         FROM reports._scoped_deal_outcomes(v_owner_ids, p_from, p_to) AS o
         GROUP BY o.owner_id
         HAVING sum(o.won_deals) + sum(o.lost_deals) > 0
+    ),
+
+    ranked AS (
+        -- ranked over every owner, names and teams looked up for the first p_limit only
+        SELECT
+            dense_rank() OVER (ORDER BY b.won_amount DESC) AS owner_rank,
+            b.*
+        FROM by_owner AS b
+        ORDER BY b.won_amount DESC, b.owner_id
+        LIMIT p_limit
     )
 
     SELECT
-        dense_rank() OVER (ORDER BY b.won_amount DESC),
+        b.owner_rank,
         b.owner_id,
         u.full_name,
         t.name,
@@ -50,11 +61,10 @@ BEGIN
         reports._safe_ratio(b.won_deals, b.won_deals + b.lost_deals, 4),
         reports._safe_ratio(b.won_amount, b.won_deals, 2),
         reports._safe_ratio(b.won_cycle_days_sum, b.won_deals, 2)
-    FROM by_owner AS b
+    FROM ranked AS b
     LEFT JOIN reports.src_users AS u ON u.id = b.owner_id
     LEFT JOIN reports.src_teams AS t ON t.id = u.team_id
-    ORDER BY b.won_amount DESC, b.owner_id
-    LIMIT p_limit;
+    ORDER BY b.won_amount DESC, b.owner_id;
 END
 $$;
 

@@ -12,6 +12,7 @@ STABLE
 SECURITY DEFINER
 SET search_path = reports, pg_temp
 SET plan_cache_mode = force_custom_plan
+SET jit = off
 AS $$
 #variable_conflict use_column
 DECLARE

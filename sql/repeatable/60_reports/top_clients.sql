@@ -15,6 +15,7 @@ STABLE
 SECURITY DEFINER
 SET search_path = reports, pg_temp
 SET plan_cache_mode = force_custom_plan
+SET jit = off
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -53,20 +54,29 @@ BEGIN
             w.last_won_at
         FROM won AS w
         FULL JOIN paid AS p ON p.client_id = w.client_id
+    ),
+
+    ranked AS (
+        -- ranked over every client, names looked up for the first p_limit only
+        SELECT
+            dense_rank() OVER (ORDER BY c.won_amount DESC) AS client_rank,
+            c.*
+        FROM clients AS c
+        ORDER BY c.won_amount DESC, c.client_id
+        LIMIT p_limit
     )
 
     SELECT
-        dense_rank() OVER (ORDER BY c.won_amount DESC),
-        c.client_id,
+        r.client_rank,
+        r.client_id,
         s.name,
-        c.won_deals::bigint,
-        round(c.won_amount, 2),
-        round(c.paid_amount, 2),
-        c.last_won_at
-    FROM clients AS c
-    LEFT JOIN reports.src_clients AS s ON s.id = c.client_id
-    ORDER BY c.won_amount DESC, c.client_id
-    LIMIT p_limit;
+        r.won_deals::bigint,
+        round(r.won_amount, 2),
+        round(r.paid_amount, 2),
+        r.last_won_at
+    FROM ranked AS r
+    LEFT JOIN reports.src_clients AS s ON s.id = r.client_id
+    ORDER BY r.won_amount DESC, r.client_id;
 END
 $$;
 

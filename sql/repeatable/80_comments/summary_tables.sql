@@ -105,3 +105,33 @@ COMMENT ON COLUMN reports.stage_funnel_by_day.left_deals IS
 'Those of them with a history row after their first entry into the stage.';
 COMMENT ON COLUMN reports.stage_funnel_by_day.days_in_stage_sum IS
 'Sum over left_deals of the days from the first entry to the next history row (epoch / 86400), unrounded.';
+
+-- Actor bitmaps (sql/versioned/V0016__create_audit_actor_bitmaps.sql), read by the activity reports
+-- and the dashboard: distinct actors of any days = bits set in the OR of their bitmaps.
+
+COMMENT ON TABLE reports.audit_actors_by_day IS
+'Audit events with an actor per local day and actor block, with the set of their actors as a bitmap; rows =
+reports.compute_audit_actors_by_day (from reports.audit_actions_by_day), refreshed right after
+audit_actions_by_day. Distinct actors of a set of days = sum over blocks of bit_count(bit_or(actors)).';
+COMMENT ON COLUMN reports.audit_actors_by_day.day IS 'Local date of occurred_at.';
+COMMENT ON COLUMN reports.audit_actors_by_day.actor_block IS
+'Block of 4096 actor ids: actor_id >> 12 (reports._actor_block).';
+COMMENT ON COLUMN reports.audit_actors_by_day.events IS 'Events of the block''s actors that day.';
+COMMENT ON COLUMN reports.audit_actors_by_day.actors IS
+'The block''s actors with an event that day: bit (actor_id & 4095), counted from the left from 0, is set for
+each (reports._actor_bit).';
+
+COMMENT ON TABLE reports.audit_actions_by_day IS
+'Audit events with an actor per local day, action, entity type and actor block, with the set of their actors as
+a bitmap; rows = reports.compute_audit_actions_by_day (from reports.audit_activity_daily), refreshed right after
+audit_activity_daily.';
+COMMENT ON COLUMN reports.audit_actions_by_day.day IS 'Local date of occurred_at.';
+COMMENT ON COLUMN reports.audit_actions_by_day.action IS 'The events'' action.';
+COMMENT ON COLUMN reports.audit_actions_by_day.entity_type IS 'The events'' entity type (may be NULL).';
+COMMENT ON COLUMN reports.audit_actions_by_day.actor_block IS
+'Block of 4096 actor ids: actor_id >> 12 (reports._actor_block).';
+COMMENT ON COLUMN reports.audit_actions_by_day.events IS 'Events of the block''s actors that day with this action
+and entity type.';
+COMMENT ON COLUMN reports.audit_actions_by_day.actors IS
+'The block''s actors with such an event that day: bit (actor_id & 4095), counted from the left from 0, is set
+for each (reports._actor_bit).';
