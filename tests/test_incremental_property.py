@@ -61,13 +61,7 @@ REPORTS: list[tuple[str, dict[str, Any]]] = [
     ("dashboard", {"p_from": FULL_FROM, "p_to": FULL_TO}),
 ]
 # A manager's own rows: the readers' owner filter on live and stored rows.
-SCOPED_REPORTS = [
-    "sales_pipeline",
-    "revenue_by_period",
-    "payments_aging",
-    "stage_funnel",
-    "activity_by_action",
-]
+SCOPED_REPORTS = ["sales_pipeline", "revenue_by_period", "payments_aging", "stage_funnel"]
 # Read in real time at every refresh (between them they read every summary, live days and stored ones).
 REALTIME_REPORTS = [
     "revenue_by_period",
