@@ -1,9 +1,10 @@
 """Running a report call: one READ ONLY transaction on a pooled connection, rows from a cursor.
 
-Every call sends, in ONE round trip (psycopg pipeline mode)::
+Every call sends, in ONE round trip (libpq's pipeline mode, :mod:`reports_http.pipeline`)::
 
     BEGIN READ ONLY
-    SELECT set_config('statement_timeout', ..., true), reports.set_caller(user, roles), <data age>
+    SELECT set_config('statement_timeout', ..., true), reports.set_caller(user, roles),
+           reports.api_refreshed_at(<the summaries the report reads>)
     DECLARE reports_rows NO SCROLL CURSOR FOR SELECT * FROM reports.<fn>(p_x => $1, ...)
     MOVE FORWARD <offset> IN reports_rows            -- when paging
     FETCH FORWARD <n> FROM reports_rows               -- a page, or the first batch of a stream
@@ -19,9 +20,10 @@ psycopg exceptions for :mod:`reports_http.errors` to map.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -29,15 +31,18 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg import sql
 from psycopg.pq import TransactionStatus
+from psycopg.pq.abc import PGresult
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from reports_cli.dburl import to_libpq
 from reports_cli.settings import Settings
+from reports_http import pipeline
 from reports_http.auth import Caller
 from reports_http.catalog import Report
 from reports_http.context import database_time
 from reports_http.errors import is_connection_failure
+from reports_http.pipeline import Statement
 
 log = logging.getLogger("reports_http.execute")
 
@@ -49,19 +54,16 @@ T = TypeVar("T")
 BATCH_ROWS = 2000
 #: Wait for a connection when retrying after a dead one (seconds; the pool's own timeout otherwise).
 RETRY_TIMEOUT_S = 1.0
-CURSOR = sql.Identifier("reports_rows")
-_MOVE_ALL = sql.SQL("MOVE FORWARD ALL IN {}").format(CURSOR)
 
-_CONTEXT = """
+_CONTEXT = b"""
 SELECT
-    pg_catalog.set_config('statement_timeout', %(timeout)s, true) AS statement_timeout,
-    reports.set_caller(%(user_id)s, %(roles)s::text []) AS caller,
-    (
-        SELECT CASE WHEN bool_and(v.refreshed_at IS NOT NULL) THEN pg_catalog.min(v.refreshed_at) END
-        FROM reports.api_data_versions() AS v
-        WHERE v.summary = ANY(%(summaries)s::text [])
-    ) AS refreshed_at
+    pg_catalog.set_config('statement_timeout', $1, true) AS statement_timeout,
+    reports.set_caller($2, $3::text []) AS caller,
+    reports.api_refreshed_at($4::text []) AS refreshed_at
 """
+_BEGIN = Statement(b"BEGIN READ ONLY")
+_COMMIT = Statement(b"COMMIT")
+_MOVE_ALL = Statement(b"MOVE FORWARD ALL IN reports_rows")
 
 
 def make_pool(settings: Settings) -> ConnectionPool[Conn]:
@@ -77,10 +79,21 @@ def make_pool(settings: Settings) -> ConnectionPool[Conn]:
     )
 
 
-def report_query(report: Report, values: Mapping[str, Any]) -> sql.Composed:
-    """``SELECT * FROM reports.<fn>(p_x => %s, ...)`` for the given parameters, in ``values`` order."""
-    args = sql.SQL(", ").join(sql.SQL("{} => %s").format(sql.Identifier(name)) for name in values)
-    return sql.SQL("SELECT * FROM reports.{}({})").format(sql.Identifier(report.name), args)
+def report_query(name: str, params: Iterable[str]) -> sql.Composed:
+    """``SELECT * FROM reports.<name>(p_x => $1, ...)`` for the given parameter names, in order."""
+    args = sql.SQL(", ").join(
+        sql.SQL("{} => ${}").format(sql.Identifier(param), sql.SQL(str(number)))
+        for number, param in enumerate(params, start=1)
+    )
+    return sql.SQL("SELECT * FROM reports.{}({})").format(sql.Identifier(name), args)
+
+
+@functools.lru_cache(maxsize=1024)
+def _declare(name: str, params: tuple[str, ...]) -> bytes:
+    """``DECLARE reports_rows NO SCROLL CURSOR FOR`` :func:`report_query` (memoized: a report is called
+    with few different sets of parameters)."""
+    query = sql.SQL("DECLARE reports_rows NO SCROLL CURSOR FOR {}").format(report_query(name, params))
+    return query.as_bytes(None)
 
 
 @dataclass(frozen=True)
@@ -100,38 +113,71 @@ class Page:
     refreshed_at: datetime | None  # oldest refresh of the summaries the report reads (None: unknown)
 
 
-def _begin(conn: Conn, call: Call, offset: int) -> tuple[psycopg.Cursor[Row], psycopg.Cursor[Row] | None]:
-    """Queue BEGIN, the caller context, DECLARE and MOVE <offset> (in a pipeline); the context and MOVE
-    cursors."""
-    conn.execute("BEGIN READ ONLY")
-    context = conn.execute(
-        _CONTEXT,
-        {
-            "timeout": str(call.timeout_ms),
-            "user_id": call.caller.user_id,
-            "roles": list(call.caller.roles),
-            "summaries": list(call.report.summaries),
-        },
+def _fetch_statement(count: int | None) -> Statement:
+    return Statement(
+        b"FETCH FORWARD %s FROM reports_rows" % (b"ALL" if count is None else str(count).encode())
     )
-    declare = sql.SQL("DECLARE {} NO SCROLL CURSOR FOR ").format(CURSOR)
-    declare += report_query(call.report, call.values)
-    conn.execute(declare, list(call.values.values()), prepare=False)
-    if offset == 0:  # MOVE 0 would stay on the current row
-        return context, None
-    move = sql.SQL("MOVE FORWARD {} IN {}").format(sql.Literal(offset), CURSOR)
-    return context, conn.execute(move, prepare=False)
 
 
-def _fetch(conn: Conn, count: int | None) -> psycopg.Cursor[Row] | None:
-    if count == 0:  # FETCH 0 would re-fetch the current row
-        return None
-    how = sql.SQL("ALL") if count is None else sql.Literal(count)
-    return conn.execute(sql.SQL("FETCH FORWARD {} FROM {}").format(how, CURSOR), prepare=False)
+@dataclass(frozen=True)
+class _FirstTrip:
+    """The statements that start a call, in one round trip, and where their results are.
 
+    BEGIN READ ONLY; the caller context; DECLARE; MOVE <offset> (when paging); FETCH <count>
+    (unless 0: FETCH 0 would re-fetch the current row); then, for a page, MOVE ALL (the rest is
+    counted, not sent) and COMMIT."""
 
-def _refreshed_at(context: psycopg.Cursor[Row]) -> datetime | None:
-    row = context.fetchone()
-    return row["refreshed_at"] if row else None
+    statements: list[Statement]
+    moved: int | None  # index of the result of each statement (None: not sent)
+    fetched: int | None
+    rest: int | None
+
+    CONTEXT = 1  # BEGIN is result 0
+
+    @classmethod
+    def of(cls, call: Call, *, offset: int, count: int | None, finish: bool) -> _FirstTrip:
+        context = (
+            str(call.timeout_ms),
+            call.caller.user_id,
+            list(call.caller.roles),
+            list(call.report.summaries),
+        )
+        statements = [
+            _BEGIN,
+            Statement(_CONTEXT, context),
+            Statement(_declare(call.report.name, tuple(call.values)), list(call.values.values())),
+        ]
+
+        def add(statement: Statement) -> int:
+            statements.append(statement)
+            return len(statements) - 1
+
+        moved = add(Statement(b"MOVE FORWARD %d IN reports_rows" % offset)) if offset else None
+        fetched = add(_fetch_statement(count)) if count != 0 else None
+        rest = add(_MOVE_ALL) if finish and count is not None else None
+        if finish:
+            add(_COMMIT)
+        return cls(statements, moved, fetched, rest)
+
+    def run(self, conn: Conn) -> list[PGresult]:
+        """The results; after a failure the transaction is rolled back before the error is raised."""
+        try:
+            return pipeline.run(conn, self.statements)
+        except psycopg.Error:
+            _discard_transaction(conn)
+            raise
+
+    def rows(self, conn: Conn, results: list[PGresult]) -> list[Row]:
+        return pipeline.load_rows(conn, results[self.fetched]) if self.fetched is not None else []
+
+    def total(self, results: list[PGresult], fetched: int) -> int:
+        """Rows of the whole result (a finished page): skipped + sent + counted."""
+        counted = [results[i].command_tuples for i in (self.moved, self.rest) if i is not None]
+        return fetched + sum(n or 0 for n in counted)
+
+    def refreshed_at(self, conn: Conn, results: list[PGresult]) -> datetime | None:
+        context = pipeline.load_rows(conn, results[self.CONTEXT])
+        return context[0]["refreshed_at"] if context else None
 
 
 def _with_retry(pool: ConnectionPool[Conn], work: Callable[[float | None], T]) -> T:
@@ -154,14 +200,10 @@ def fetch_page(pool: ConnectionPool[Conn], call: Call, *, limit: int | None, off
 
     def work(timeout: float | None) -> Page:
         with pool.connection(timeout) as conn:
-            with conn.pipeline():
-                context, moved = _begin(conn, call, offset)
-                fetched = _fetch(conn, limit)
-                rest = None if limit is None else conn.execute(_MOVE_ALL)
-                conn.execute("COMMIT")
-            rows = fetched.fetchall() if fetched else []
-            total = (moved.rowcount if moved else 0) + len(rows) + (rest.rowcount if rest else 0)
-            return Page(rows, total, _refreshed_at(context))
+            trip = _FirstTrip.of(call, offset=offset, count=limit, finish=True)
+            results = trip.run(conn)
+            rows = trip.rows(conn, results)
+            return Page(rows, trip.total(results, len(rows)), trip.refreshed_at(conn, results))
 
     return _with_retry(pool, work)
 
@@ -198,8 +240,7 @@ class RowStream:
             count = BATCH_ROWS if self._left is None else min(BATCH_ROWS, self._left)
             if self._conn is None or previous < BATCH_ROWS or count <= 0:
                 return []
-            cursor = _fetch(self._conn, count)
-            rows = cursor.fetchall() if cursor else []
+            rows = self._conn.execute(_fetch_statement(count).query.decode(), prepare=False).fetchall()
             if self._left is not None:
                 self._left -= len(rows)
             return rows
@@ -224,11 +265,10 @@ def open_stream(pool: ConnectionPool[Conn], call: Call, *, limit: int | None, of
     def work(timeout: float | None) -> RowStream:
         conn = pool.getconn(timeout)
         try:
-            with conn.pipeline():
-                context, _ = _begin(conn, call, offset)
-                fetched = _fetch(conn, BATCH_ROWS if limit is None else min(BATCH_ROWS, limit))
-            first = fetched.fetchall() if fetched else []
-            return RowStream(pool, conn, first, _refreshed_at(context), limit)
+            count = BATCH_ROWS if limit is None else min(BATCH_ROWS, limit)
+            trip = _FirstTrip.of(call, offset=offset, count=count, finish=False)
+            results = trip.run(conn)
+            return RowStream(pool, conn, trip.rows(conn, results), trip.refreshed_at(conn, results), limit)
         except BaseException:
             _discard_transaction(conn)
             pool.putconn(conn)

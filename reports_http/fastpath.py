@@ -1,4 +1,4 @@
-"""The ASGI layer in front of FastAPI that answers report calls from the cache or with 304.
+"""The ASGI layer in front of FastAPI that answers report calls: from the cache, with 304, or as JSON.
 
 For ``GET /reports/<name>`` it does, with no database access and without FastAPI's routing and
 validation: find the report in the current catalog, authenticate the caller, parse the
@@ -8,18 +8,21 @@ ETag of the current data version (:mod:`reports_http.versions`). Then:
 
 - ``If-None-Match`` matches the ETag: ``304`` (no body);
 - a cached response of this version: sent from memory (a hit);
-- otherwise (a miss) the request goes on to FastAPI; a ``200`` gets the ETag headers and, when
-  complete and no larger than ``REPORTS_CACHE_MAX_BYTES``, is stored.
+- otherwise (a miss) the report runs: a JSON page here (:func:`reports_http.routes.json_page`, as
+  the route would run it), the streamed formats in the route. A ``200`` gets the ETag headers
+  and, when complete and no larger than ``REPORTS_CACHE_MAX_BYTES``, is stored.
+
+A report with no data version (it reads no summary, or the LISTEN connection is down so the
+version is not known) is answered the same way but neither cached nor given an ETag.
 
 What a query string asks (parameters, format, page: :func:`reports_http.cache.call_key`) is
 remembered per report, query string and ``Accept`` (at most :data:`REMEMBERED_CALLS`), so a
 repeated request is parsed once; the caller is authenticated on every request (a verified token
 is remembered by the authenticator until it expires).
 
-Anything it cannot decide (no catalog yet, unknown report, no identity, invalid parameter, the
-LISTEN connection down so the data version is not known, a report that reads no summary) goes
+Anything it cannot decide (no catalog yet, unknown report, no identity, invalid parameter) goes
 on to FastAPI untouched, which answers it as usual (404, 401, 400, ...) without caching.
-Every report response (200 or 304) carries ``ETag``, ``Cache-Control: private,
+Every cacheable report response (200 or 304) carries ``ETag``, ``Cache-Control: private,
 max-age=<REPORTS_CACHE_TTL>``, ``Vary`` and, when the data was ever refreshed, ``Last-Modified``
 (the oldest refresh time of the report's summaries).
 """
@@ -34,11 +37,16 @@ from email.utils import format_datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from reports_http import formats
-from reports_http.auth import AuthError
+from starlette.concurrency import run_in_threadpool
+
+from reports_http import context, formats
+from reports_http.auth import AuthError, Caller
 from reports_http.cache import Headers, cache_key, call_key, etag, if_none_match
 from reports_http.catalog import Report
-from reports_http.params import ParamError, params_used, parse_paging, parse_params
+from reports_http.errors import from_exception
+from reports_http.execute import Call
+from reports_http.params import Paging, ParamError, params_used, parse_paging, parse_params
+from reports_http.routes import DATABASE_ERRORS, json_page
 from reports_http.service import Service
 
 log = logging.getLogger("reports_http.fastpath")
@@ -61,15 +69,28 @@ _MAX_LAST_MODIFIED_MEMO = 10_000
 
 
 @dataclass(frozen=True, slots=True)
+class Request:
+    """What a query string asks of a report, parsed and validated as the route would."""
+
+    values: dict[str, Any]  # parameters given (SQL names, parsed values)
+    format: formats.Format
+    paging: Paging
+    call: str  # :func:`call_key`
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
-    """A report call the layer can answer or cache: what it is and the headers it gets."""
+    """A valid report call the layer answers: what it is, for whom and, when its data has a version,
+    how it is cached (``key`` and ``headers`` None: not cacheable)."""
 
     report: Report
-    key: str
-    version: str
-    etag: str
+    request: Request
+    caller: Caller
+    key: str | None
+    version: str | None
+    etag: str | None
     if_none_match: str | None
-    headers: Headers  # ETag, Cache-Control, Vary, Last-Modified
+    headers: Headers  # ETag, Cache-Control, Vary, Last-Modified (empty when not cacheable)
 
 
 def header_map(scope: Scope) -> dict[str, str]:
@@ -88,7 +109,7 @@ class ReportCacheLayer:
         self._cache_control = f"private, max-age={settings.cache_ttl}".encode()
         self._vary = _VARY.get(settings.auth, b"Accept")
         self._last_modified: dict[tuple[str, str], bytes | None] = {}
-        self._calls: dict[tuple[str, bytes, str | None], tuple[Report, str]] = {}
+        self._requests: dict[tuple[str, bytes, str | None], tuple[Report, Request]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET" or not scope["path"].startswith(PREFIX):
@@ -102,38 +123,61 @@ class ReportCacheLayer:
         if plan is None:
             await self.app(scope, receive, send)
             return
-        metrics, cache = self.service.metrics, self.service.cache
-        if plan.if_none_match is not None and if_none_match(plan.if_none_match, plan.etag):
-            metrics.cache_result(plan.report.name, "not_modified")
-            await send({"type": "http.response.start", "status": 304, "headers": plan.headers})
-            await send({"type": "http.response.body", "body": b""})
-            return
-        entry = cache.get(plan.key, plan.version) if cache.enabled else None
-        if entry is not None:
-            metrics.cache_result(plan.report.name, "hit")
-            headers = [*entry.headers, *plan.headers]
-            await send({"type": "http.response.start", "status": entry.status, "headers": headers})
-            await send({"type": "http.response.body", "body": entry.body})
-            return
-        metrics.cache_result(plan.report.name, "miss")
-        await self.app(scope, receive, _Recorder(send, plan, self.service).send)
+        if plan.key is not None and plan.version is not None:
+            metrics, cache = self.service.metrics, self.service.cache
+            if plan.if_none_match is not None and plan.etag and if_none_match(plan.if_none_match, plan.etag):
+                metrics.cache_result(plan.report.name, "not_modified")
+                await send({"type": "http.response.start", "status": 304, "headers": plan.headers})
+                await send({"type": "http.response.body", "body": b""})
+                return
+            entry = cache.get(plan.key, plan.version) if cache.enabled else None
+            if entry is not None:
+                metrics.cache_result(plan.report.name, "hit")
+                headers = [*entry.headers, *plan.headers]
+                await send({"type": "http.response.start", "status": entry.status, "headers": headers})
+                await send({"type": "http.response.body", "body": entry.body})
+                return
+            metrics.cache_result(plan.report.name, "miss")
+            send = _Recorder(send, plan, self.service).send
+        if plan.request.format is formats.Format.JSON:
+            await self._json(plan, scope, receive, send)
+        else:
+            await self.app(scope, receive, send)  # streamed by the route
+
+    async def _json(self, plan: Plan, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the call and send its JSON page (what the route does, without FastAPI's routing)."""
+        service, request = self.service, plan.request
+        call = Call(plan.report, request.values, plan.caller, service.settings.statement_timeout_ms)
+        meta = formats.ReportMeta(
+            report=plan.report.name,
+            params=params_used(plan.report, request.values),
+            limit=request.paging.limit,
+            offset=request.paging.offset,
+        )
+        try:
+            response = await run_in_threadpool(json_page, service.ensure_pool(), call, request.paging, meta)
+        except DATABASE_ERRORS as exc:
+            request_id = context.request_id()
+            error = from_exception(exc, request_id)
+            response = error.response(request_id if error.status >= 500 else None)
+        await response(scope, receive, send)
 
     def _plan(self, scope: Scope) -> Plan | None:
         service = self.service
         catalog = service.catalog.current
         report = catalog.get(scope["path"][len(PREFIX) :]) if catalog is not None else None
-        if report is None or not service.versions.trusted:
-            return None
-        version = service.versions.version(report.summaries)
-        if version is None:
+        if report is None:
             return None
         headers = header_map(scope)
         try:
             caller = service.authenticator.authenticate(headers)
-            call = self._call_of(report, scope["query_string"], headers.get("accept"))
+            request = self._request_of(report, scope["query_string"], headers.get("accept"))
         except (AuthError, ParamError, formats.FormatError):
             return None  # FastAPI gives the error answer
-        key = cache_key(call, caller.user_id, caller.roles)
+        version = service.versions.version(report.summaries) if service.versions.trusted else None
+        if version is None:  # no data version known: answered, not cached
+            return Plan(report, request, caller, None, None, None, None, [])
+        key = cache_key(request.call, caller.user_id, caller.roles)
         tag = etag(key, version)
         response_headers: Headers = [
             (b"etag", tag.encode()),
@@ -143,12 +187,14 @@ class ReportCacheLayer:
         last_modified = self._last_modified_of(report, version)
         if last_modified is not None:
             response_headers.append((b"last-modified", last_modified))
-        return Plan(report, key, version, tag, headers.get("if-none-match"), response_headers)
+        return Plan(
+            report, request, caller, key, version, tag, headers.get("if-none-match"), response_headers
+        )
 
-    def _call_of(self, report: Report, query_string: bytes, accept: str | None) -> str:
-        """:func:`call_key` of a query string (parsed as the route parses it), remembered."""
+    def _request_of(self, report: Report, query_string: bytes, accept: str | None) -> Request:
+        """The query string parsed as the route parses it, remembered."""
         memo_key = (report.name, query_string, accept)
-        known = self._calls.get(memo_key)
+        known = self._requests.get(memo_key)
         if known is not None and known[0] is report:
             return known[1]
         query = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
@@ -157,10 +203,11 @@ class ReportCacheLayer:
         max_limit = self.service.settings.max_rows if fmt is formats.Format.JSON else None
         paging = parse_paging(query, max_limit=max_limit)
         call = call_key(report.name, params_used(report, values), fmt.value, paging.limit, paging.offset)
-        if len(self._calls) >= REMEMBERED_CALLS:
-            self._calls.clear()
-        self._calls[memo_key] = (report, call)
-        return call
+        request = Request(values, fmt, paging, call)
+        if len(self._requests) >= REMEMBERED_CALLS:
+            self._requests.clear()
+        self._requests[memo_key] = (report, request)
+        return request
 
     def _last_modified_of(self, report: Report, version: str) -> bytes | None:
         memo_key = (report.name, version)
@@ -214,4 +261,5 @@ class _Recorder:
         headers = [(k, v) for k, v in self._headers if k.lower() != b"content-length"]
         headers.append((b"content-length", str(len(body)).encode()))
         plan = self._plan
+        assert plan.key is not None and plan.version is not None
         self._service.cache.put(plan.key, plan.version, plan.report.summaries, self._status, headers, body)

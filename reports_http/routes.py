@@ -39,7 +39,7 @@ from reports_http.service import Service
 log = logging.getLogger("reports_http.routes")
 
 router = APIRouter(tags=["reports"])
-_DATABASE_ERRORS = (psycopg.Error, psycopg_pool.PoolTimeout)
+DATABASE_ERRORS = (psycopg.Error, psycopg_pool.PoolTimeout)
 
 
 def service_of(request: Request) -> Service:
@@ -117,9 +117,9 @@ async def call_report(name: str, request: Request) -> Response:
     pool = service.ensure_pool()
     try:
         if fmt is formats.Format.JSON:
-            return await run_in_threadpool(_json_page, pool, call, paging, meta)
+            return await run_in_threadpool(json_page, pool, call, paging, meta)
         stream = await run_in_threadpool(open_stream, pool, call, limit=paging.limit, offset=paging.offset)
-    except _DATABASE_ERRORS as exc:
+    except DATABASE_ERRORS as exc:
         raise from_exception(exc, request_id_of(request)) from None
     meta = dataclasses.replace(meta, refreshed_at=stream.refreshed_at)
     rendered = formats.render(fmt, report.columns, stream, meta)
@@ -127,7 +127,8 @@ async def call_report(name: str, request: Request) -> Response:
     return StreamingResponse(body, media_type=rendered.media_type, headers=rendered.headers)
 
 
-def _json_page(pool: Any, call: Call, paging: Paging, meta: formats.ReportMeta) -> Response:
+def json_page(pool: Any, call: Call, paging: Paging, meta: formats.ReportMeta) -> Response:
+    """The JSON page of a call (in a worker thread: the pool and the rendering block)."""
     page = fetch_page(pool, call, limit=paging.limit, offset=paging.offset)
     meta = dataclasses.replace(meta, refreshed_at=page.refreshed_at, total_rows=page.total)
     rendered = formats.render(formats.Format.JSON, call.report.columns, page.rows, meta)

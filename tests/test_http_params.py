@@ -101,6 +101,7 @@ NOT_IN_CATALOG = [
     "set_caller",
     "api_catalog",
     "api_data_versions",
+    "api_refreshed_at",
     "_authorize",
     "compute_deal_outcomes_daily",
     "%2E%2E%2Fx",  # ../x

@@ -28,6 +28,7 @@ from uuid import UUID
 from reports_http.formats.model import Column
 
 CHUNK_SIZE = 64 * 1024
+_encode_basestring: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
 def _decimal_text(value: Decimal) -> str:
@@ -99,7 +100,8 @@ _TEXT: dict[type, Callable[[Any], str]] = {
 
 
 def _json_string(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    """``json.dumps(value, ensure_ascii=False)``, without its per-call encoder set-up."""
+    return _encode_basestring(value)
 
 
 def _json_decimal(value: Decimal) -> str:

@@ -44,11 +44,12 @@ reports.capture_status()
 TO reports_refresher;
 GRANT EXECUTE ON PROCEDURE reports.refresh(text[], boolean) TO reports_refresher;
 
--- HTTP service: the catalog of exposed reports and the data version of the summaries (for reports_api only;
--- not granted to reports_reader, so neither is itself exposed as a report).
+-- HTTP service: the catalog of exposed reports, the data version of the summaries and the refresh time of one
+-- call's data (for reports_api only; not granted to reports_reader, so none is itself exposed as a report).
 GRANT EXECUTE ON FUNCTION
 reports.api_catalog(),
-reports.api_data_versions()
+reports.api_data_versions(),
+reports.api_refreshed_at(text[])
 TO reports_api;
 
 -- The reports time zone: changing it forces a full refresh of every summary (administrators only).

@@ -1,0 +1,106 @@
+"""reports_http.pipeline: statements sent through libpq's pipeline mode give what psycopg's ordinary
+``execute`` gives (same bound values, same loaded types), errors carry their SQLSTATE, and the connection is
+left usable (or closed) whatever happens."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import pq
+
+from reports_cli.db import connect
+from reports_http import pipeline
+from reports_http.pipeline import Statement
+
+VALUES: list[Any] = [
+    7,
+    2**40,
+    -(2**63),
+    Decimal("12.50"),
+    Decimal("-0.0001"),
+    dt.date(2026, 2, 28),
+    dt.datetime(2026, 1, 31, 9, 30, tzinfo=dt.UTC),
+    "plain",
+    'é "quoted" \\ and\nnewline',
+    ["admin", "head,with comma", 'say "hi"'],
+    True,
+    None,
+]
+
+
+@pytest.fixture
+def conn(empty_db_url: str) -> Any:
+    with connect(empty_db_url, autocommit=True) as conn:
+        yield conn
+
+
+def test_values_round_trip_as_through_psycopg_execute(conn: psycopg.Connection[Any]) -> None:
+    columns = [f"c{n}" for n in range(1, len(VALUES) + 1)]
+    casts = ["::text[]" if isinstance(v, list) else "" for v in VALUES]  # else a list is an untyped literal
+    query = "SELECT " + ", ".join(
+        f"${n}{cast} AS {c}" for n, (c, cast) in enumerate(zip(columns, casts, strict=True), 1)
+    )
+    [result] = pipeline.run(conn, [Statement(query.encode(), VALUES)])
+    [row] = pipeline.load_rows(conn, result)
+    ordinary_query = "SELECT " + ", ".join(f"%s{cast} AS {c}" for c, cast in zip(columns, casts, strict=True))
+    ordinary = conn.execute(ordinary_query, VALUES).fetchone()
+    assert row == ordinary
+    assert list(row) == columns
+    assert list(row.values()) == VALUES
+
+
+def test_results_come_back_in_order_with_their_counts(conn: psycopg.Connection[Any]) -> None:
+    statements = [
+        Statement(b"BEGIN READ ONLY"),
+        Statement(b"DECLARE c NO SCROLL CURSOR FOR SELECT g FROM generate_series(1, $1::int) AS g", [5000]),
+        Statement(b"MOVE FORWARD 10 IN c"),
+        Statement(b"FETCH FORWARD 2500 FROM c"),
+        Statement(b"MOVE FORWARD ALL IN c"),
+        Statement(b"COMMIT"),
+    ]
+    results = pipeline.run(conn, statements)
+    assert len(results) == len(statements)
+    assert results[2].command_tuples == 10
+    assert [r["g"] for r in pipeline.load_rows(conn, results[3])] == list(range(11, 2511))
+    assert results[4].command_tuples == 5000 - 10 - 2500
+    assert conn.pgconn.pipeline_status == pq.PipelineStatus.OFF
+    assert conn.info.transaction_status == pq.TransactionStatus.IDLE
+
+
+def test_a_failing_statement_raises_its_sqlstate_and_stops_the_rest(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("CREATE TEMPORARY TABLE pipeline_marks (n int)")
+    statements = [
+        Statement(b"BEGIN"),
+        Statement(b"INSERT INTO pipeline_marks VALUES (1)"),
+        Statement(b"SELECT 1 / $1::int", [0]),
+        Statement(b"INSERT INTO pipeline_marks VALUES (2)"),
+    ]
+    with pytest.raises(psycopg.errors.DivisionByZero) as raised:
+        pipeline.run(conn, statements)
+    assert raised.value.sqlstate == "22012"
+    assert conn.pgconn.pipeline_status == pq.PipelineStatus.OFF
+    assert conn.info.transaction_status == pq.TransactionStatus.INERROR
+    conn.rollback()
+    assert conn.execute("SELECT count(*) AS n FROM pipeline_marks").fetchone() == {"n": 0}
+
+
+def test_an_error_without_a_transaction_leaves_the_connection_idle(conn: psycopg.Connection[Any]) -> None:
+    with pytest.raises(psycopg.errors.UndefinedFunction):
+        pipeline.run(conn, [Statement(b"SELECT no_such_function()")])
+    assert conn.info.transaction_status == pq.TransactionStatus.IDLE
+    assert conn.execute("SELECT 41 + 1 AS n").fetchone() == {"n": 42}
+
+
+def test_a_broken_connection_raises_operational_error_and_is_closed(
+    conn: psycopg.Connection[Any], empty_db_url: str
+) -> None:
+    pid = conn.info.backend_pid
+    with connect(empty_db_url, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    with pytest.raises(psycopg.OperationalError):
+        pipeline.run(conn, [Statement(b"SELECT 1"), Statement(b"SELECT 2")])
+    assert conn.closed
