@@ -20,6 +20,7 @@ psycopg exceptions for :mod:`reports_http.errors` to map.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+import anyio
 import psycopg
 from psycopg import sql
 from psycopg.pq import TransactionStatus
@@ -175,6 +177,11 @@ class _FirstTrip:
         counted = [results[i].command_tuples for i in (self.moved, self.rest) if i is not None]
         return fetched + sum(n or 0 for n in counted)
 
+    def page(self, conn: Conn, results: list[PGresult]) -> Page:
+        """The page of a finished trip: its rows, the total and the refresh time."""
+        rows = self.rows(conn, results)
+        return Page(rows, self.total(results, len(rows)), self.refreshed_at(conn, results))
+
     def refreshed_at(self, conn: Conn, results: list[PGresult]) -> datetime | None:
         context = pipeline.load_rows(conn, results[self.CONTEXT])
         return context[0]["refreshed_at"] if context else None
@@ -201,11 +208,61 @@ def fetch_page(pool: ConnectionPool[Conn], call: Call, *, limit: int | None, off
     def work(timeout: float | None) -> Page:
         with pool.connection(timeout) as conn:
             trip = _FirstTrip.of(call, offset=offset, count=limit, finish=True)
-            results = trip.run(conn)
-            rows = trip.rows(conn, results)
-            return Page(rows, trip.total(results, len(rows)), trip.refreshed_at(conn, results))
+            return trip.page(conn, trip.run(conn))
 
     return _with_retry(pool, work)
+
+
+#: Rows a result may have for the event loop to load and render them itself (more: a worker thread does).
+ROWS_ON_LOOP = 500
+
+
+#: How long :func:`idle_connection` may wait (psycopg_pool refuses a zero timeout outright).
+IDLE_WAIT_S = 0.0005
+
+
+def idle_connection(pool: ConnectionPool[Conn]) -> Conn | None:
+    """A connection of the pool if one is idle now, else None, for the event loop: it waits at most
+    :data:`IDLE_WAIT_S`, and only when another thread took the last idle one since the check."""
+    if not pool.get_stats().get("pool_available"):
+        return None
+    try:
+        return pool.getconn(timeout=IDLE_WAIT_S)
+    except PoolTimeout:
+        return None
+
+
+async def fetch_page_on_loop(
+    pool: ConnectionPool[Conn], call: Call, *, limit: int | None, offset: int
+) -> Page | None:
+    """:func:`fetch_page` without a worker thread: on a connection that is idle now, waiting on the event
+    loop (a page of more than :data:`ROWS_ON_LOOP` rows is loaded in a worker thread). None when no
+    connection is idle or the one taken was dead: the caller then uses :func:`fetch_page`, which waits for
+    a connection and retries. Database errors are raised."""
+    conn = idle_connection(pool)
+    if conn is None:
+        return None
+    trip = _FirstTrip.of(call, offset=offset, count=limit, finish=True)
+    try:
+        with database_time():
+            results = await pipeline.run_async(conn, trip.statements)
+        if trip.fetched is not None and results[trip.fetched].ntuples > ROWS_ON_LOOP:
+            return await anyio.to_thread.run_sync(trip.page, conn, results)
+        return trip.page(conn, results)
+    except psycopg.Error as exc:
+        if conn.closed or is_connection_failure(exc):
+            log.info("connection failed (%s): retrying through the pool", " ".join(str(exc).split()))
+            return None
+        await _discard_transaction_async(conn)
+        raise
+    finally:
+        pool.putconn(conn)  # never blocks: the connection is idle, rolled back (above) or closed
+
+
+async def _discard_transaction_async(conn: Conn) -> None:
+    if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
+        with contextlib.suppress(psycopg.Error):  # a broken connection: the pool discards it
+            await pipeline.run_async(conn, [Statement(b"ROLLBACK")])
 
 
 class RowStream:

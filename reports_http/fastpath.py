@@ -8,8 +8,9 @@ ETag of the current data version (:mod:`reports_http.versions`). Then:
 
 - ``If-None-Match`` matches the ETag: ``304`` (no body);
 - a cached response of this version: sent from memory (a hit);
-- otherwise (a miss) the report runs: a JSON page here (:func:`reports_http.routes.json_page`, as
-  the route would run it), the streamed formats in the route. A ``200`` gets the ETag headers
+- otherwise (a miss) the report runs: a JSON page here, on a connection that is idle now and
+  without leaving the event loop (:func:`reports_http.execute.fetch_page_on_loop`; else in a
+  worker thread, as the route runs it), the streamed formats in the route. A ``200`` gets the ETag headers
   and, when complete and no larger than ``REPORTS_CACHE_MAX_BYTES``, is stored.
 
 A report with no data version (it reads no summary, or the LISTEN connection is down so the
@@ -44,9 +45,9 @@ from reports_http.auth import AuthError, Caller
 from reports_http.cache import Headers, cache_key, call_key, etag, if_none_match
 from reports_http.catalog import Report
 from reports_http.errors import from_exception
-from reports_http.execute import Call
+from reports_http.execute import ROWS_ON_LOOP, Call, fetch_page_on_loop
 from reports_http.params import Paging, ParamError, params_used, parse_paging, parse_params
-from reports_http.routes import DATABASE_ERRORS, json_page
+from reports_http.routes import DATABASE_ERRORS, json_page, page_response
 from reports_http.service import Service
 
 log = logging.getLogger("reports_http.fastpath")
@@ -154,8 +155,15 @@ class ReportCacheLayer:
             limit=request.paging.limit,
             offset=request.paging.offset,
         )
+        pool, paging = service.ensure_pool(), request.paging
         try:
-            response = await run_in_threadpool(json_page, service.ensure_pool(), call, request.paging, meta)
+            page = await fetch_page_on_loop(pool, call, limit=paging.limit, offset=paging.offset)
+            if page is None:  # no idle connection, or a dead one: wait and retry in a worker thread
+                response = await run_in_threadpool(json_page, pool, call, paging, meta)
+            elif len(page.rows) > ROWS_ON_LOOP:
+                response = await run_in_threadpool(page_response, call, page, meta)
+            else:
+                response = page_response(call, page, meta)
         except DATABASE_ERRORS as exc:
             request_id = context.request_id()
             error = from_exception(exc, request_id)

@@ -8,16 +8,17 @@ are still bound parameters, dumped by psycopg's own adapters (:class:`psycopg.ad
 exactly as ``Connection.execute`` dumps them), and rows are loaded by its loaders, so types and
 values are the same as through the ordinary API.
 
-:func:`run` waits for the server by blocking (the service calls it in a worker thread). It leaves
-the connection out of pipeline mode with every result read, or closed when it could not read them
-all (the pool then replaces it). A statement that fails raises its :class:`psycopg.Error`
-(SQLSTATE and diagnostics as psycopg gives them) once the whole pipeline has been read: the
-statements after it were not run, and a transaction the pipeline opened is left aborted for the
-caller to roll back. A connection that breaks raises :class:`psycopg.OperationalError`.
+:func:`run` waits for the server by blocking (in a worker thread), :func:`run_async` on the event
+loop. Both leave the connection out of pipeline mode with every result read, or closed when they
+could not read them all (the pool then replaces it). A statement that fails raises its
+:class:`psycopg.Error` (SQLSTATE and diagnostics as psycopg gives them) once the whole pipeline
+has been read: the statements after it were not run, and a transaction the pipeline opened is
+left aborted for the caller to roll back. A connection that breaks raises :class:`psycopg.OperationalError`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import select
 from collections.abc import Generator, Sequence
@@ -97,6 +98,35 @@ def run(conn: psycopg.Connection[Any], statements: Sequence[Statement]) -> list[
         while True:
             poller.modify(pgconn.socket, event)
             poller.poll()
+            event = exchange.send(None)
+    except StopIteration as done:
+        return _checked(done.value, conn.info.encoding)
+    finally:
+        exchange.close()
+
+
+async def run_async(conn: psycopg.Connection[Any], statements: Sequence[Statement]) -> list[pq.abc.PGresult]:
+    """As :func:`run`, waiting on the running event loop instead of blocking (the connection is the
+    caller's alone: nothing else may use it meanwhile). Cancelled while waiting, the connection is
+    closed unless it was left clean."""
+    pgconn = conn.pgconn
+    loop = asyncio.get_running_loop()
+    exchange = _exchange(pgconn, Transformer(conn), statements)
+    try:
+        event = next(exchange)
+        while True:
+            ready = loop.create_future()
+            fd = pgconn.socket
+            watch, unwatch = (
+                (loop.add_reader, loop.remove_reader)
+                if event == READ
+                else (loop.add_writer, loop.remove_writer)
+            )
+            watch(fd, ready.set_result, None)
+            try:
+                await ready
+            finally:
+                unwatch(fd)
             event = exchange.send(None)
     except StopIteration as done:
         return _checked(done.value, conn.info.encoding)

@@ -32,7 +32,7 @@ from reports_http.errors import (
     from_exception,
     request_id_of,
 )
-from reports_http.execute import Call, RowStream, fetch_page, open_stream
+from reports_http.execute import Call, Page, RowStream, fetch_page, open_stream
 from reports_http.params import Paging, ParamError, params_used, parse_paging, parse_params
 from reports_http.service import Service
 
@@ -129,7 +129,11 @@ async def call_report(name: str, request: Request) -> Response:
 
 def json_page(pool: Any, call: Call, paging: Paging, meta: formats.ReportMeta) -> Response:
     """The JSON page of a call (in a worker thread: the pool and the rendering block)."""
-    page = fetch_page(pool, call, limit=paging.limit, offset=paging.offset)
+    return page_response(call, fetch_page(pool, call, limit=paging.limit, offset=paging.offset), meta)
+
+
+def page_response(call: Call, page: Page, meta: formats.ReportMeta) -> Response:
+    """A page rendered as the JSON answer."""
     meta = dataclasses.replace(meta, refreshed_at=page.refreshed_at, total_rows=page.total)
     rendered = formats.render(formats.Format.JSON, call.report.columns, page.rows, meta)
     return Response(b"".join(rendered.body), media_type=rendered.media_type)

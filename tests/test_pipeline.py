@@ -4,6 +4,7 @@ left usable (or closed) whatever happens."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from decimal import Decimal
 from typing import Any
@@ -104,3 +105,30 @@ def test_a_broken_connection_raises_operational_error_and_is_closed(
     with pytest.raises(psycopg.OperationalError):
         pipeline.run(conn, [Statement(b"SELECT 1"), Statement(b"SELECT 2")])
     assert conn.closed
+
+
+def test_run_async_gives_what_run_gives(conn: psycopg.Connection[Any]) -> None:
+    statements = [
+        Statement(b"BEGIN READ ONLY"),
+        Statement(b"SELECT g, g::text || $1 AS label FROM generate_series(1, 3000) AS g", ["x"]),
+        Statement(b"COMMIT"),
+    ]
+    blocking = pipeline.load_rows(conn, pipeline.run(conn, statements)[1])
+    on_the_loop = pipeline.load_rows(conn, asyncio.run(pipeline.run_async(conn, statements))[1])
+    assert on_the_loop == blocking
+    assert [row["label"] for row in on_the_loop[:2]] == ["1x", "2x"]
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        asyncio.run(pipeline.run_async(conn, [Statement(b"SELECT 1 / 0")]))
+    assert conn.execute("SELECT 1 AS n").fetchone() == {"n": 1}
+
+
+def test_run_async_cancelled_while_waiting_closes_the_connection(conn: psycopg.Connection[Any]) -> None:
+    async def cancelled() -> None:
+        task = asyncio.create_task(pipeline.run_async(conn, [Statement(b"SELECT pg_sleep(5)")]))
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(cancelled())
+    assert conn.closed  # results were left unread: not reusable, so the pool would replace it
