@@ -297,7 +297,8 @@ class RowStream:
             count = BATCH_ROWS if self._left is None else min(BATCH_ROWS, self._left)
             if self._conn is None or previous < BATCH_ROWS or count <= 0:
                 return []
-            rows = self._conn.execute(_fetch_statement(count).query.decode(), prepare=False).fetchall()
+            [fetched] = pipeline.run(self._conn, [_fetch_statement(count)])
+            rows = pipeline.load_rows(self._conn, fetched)
             if self._left is not None:
                 self._left -= len(rows)
             return rows

@@ -45,9 +45,9 @@ from reports_http.auth import AuthError, Caller
 from reports_http.cache import Headers, cache_key, call_key, etag, if_none_match
 from reports_http.catalog import Report
 from reports_http.errors import from_exception
-from reports_http.execute import ROWS_ON_LOOP, Call, fetch_page_on_loop
+from reports_http.execute import ROWS_ON_LOOP, fetch_page_on_loop
 from reports_http.params import Paging, ParamError, params_used, parse_paging, parse_params
-from reports_http.routes import DATABASE_ERRORS, json_page, page_response
+from reports_http.routes import DATABASE_ERRORS, call_of, json_page, page_response
 from reports_http.service import Service
 
 log = logging.getLogger("reports_http.fastpath")
@@ -148,13 +148,7 @@ class ReportCacheLayer:
     async def _json(self, plan: Plan, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the call and send its JSON page (what the route does, without FastAPI's routing)."""
         service, request = self.service, plan.request
-        call = Call(plan.report, request.values, plan.caller, service.settings.statement_timeout_ms)
-        meta = formats.ReportMeta(
-            report=plan.report.name,
-            params=params_used(plan.report, request.values),
-            limit=request.paging.limit,
-            offset=request.paging.offset,
-        )
+        call, meta = call_of(service, plan.report, request.values, plan.caller, request.paging)
         pool, paging = service.ensure_pool(), request.paging
         try:
             page = await fetch_page_on_loop(pool, call, limit=paging.limit, offset=paging.offset)

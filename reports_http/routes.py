@@ -110,10 +110,7 @@ async def call_report(name: str, request: Request) -> Response:
     report = find_report(await current_catalog(service), name)
     caller = authenticate(service, request)
     values, fmt, paging = parse_request(service, report, request)
-    call = Call(report, values, caller, service.settings.statement_timeout_ms)
-    meta = formats.ReportMeta(
-        report=report.name, params=params_used(report, values), limit=paging.limit, offset=paging.offset
-    )
+    call, meta = call_of(service, report, values, caller, paging)
     pool = service.ensure_pool()
     try:
         if fmt is formats.Format.JSON:
@@ -125,6 +122,17 @@ async def call_report(name: str, request: Request) -> Response:
     rendered = formats.render(fmt, report.columns, stream, meta)
     body = _stream_body(rendered.body, stream, request_id_of(request))
     return StreamingResponse(body, media_type=rendered.media_type, headers=rendered.headers)
+
+
+def call_of(
+    service: Service, report: Report, values: dict[str, Any], caller: Caller, paging: Paging
+) -> tuple[Call, formats.ReportMeta]:
+    """The call of a valid request and what its answer says about it (before the data is known)."""
+    call = Call(report, values, caller, service.settings.statement_timeout_ms)
+    meta = formats.ReportMeta(
+        report=report.name, params=params_used(report, values), limit=paging.limit, offset=paging.offset
+    )
+    return call, meta
 
 
 def json_page(pool: Any, call: Call, paging: Paging, meta: formats.ReportMeta) -> Response:
