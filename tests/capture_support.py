@@ -33,8 +33,16 @@ SUMMARIES = (
     # the actor bitmaps: from audit_activity_daily, and from audit_actions_by_day
     "audit_actions_by_day",
     "audit_actors_by_day",
+    # the totals in scope all of V0017, computed from the summaries above as stored
+    "payment_open_spans_by_day",
+    "payments_invoiced_by_day",
+    "clients_created_by_day",
+    "pipeline_open_by_stage",
 )
-CLOCK_COLUMNS = {"pipeline_open": {"as_of", "age_days_sum"}}
+CLOCK_COLUMNS = {
+    "pipeline_open": {"as_of", "age_days_sum"},
+    "pipeline_open_by_stage": {"as_of", "age_days_sum"},
+}
 
 LOG_COLUMNS = (
     "source_table, operation, deal_id, client_id, old_created_at, new_created_at, old_closed_at,"

@@ -602,10 +602,8 @@ def test_verify_reports_mismatching_buckets_and_rebuild_repairs_them(captured: C
     db = captured
     day = one(db, "SELECT min(day) FROM reports.deal_outcomes_daily")
     db.execute("UPDATE reports.deal_outcomes_daily SET won_amount = won_amount + 1 WHERE day = %s", [day])
-    db.execute(
-        "DELETE FROM reports.clients_created_daily"
-        " WHERE day = (SELECT max(day) FROM reports.clients_created_daily)"
-    )
+    last_day = one(db, "SELECT max(day) FROM reports.clients_created_daily")
+    db.execute("DELETE FROM reports.clients_created_daily WHERE day = %s", [last_day])
     db.execute("UPDATE reports.pipeline_open SET as_of = as_of - interval '1 day'")  # a clock column: ignored
 
     rows = verify_rows(db)
@@ -615,6 +613,8 @@ def test_verify_reports_mismatching_buckets_and_rebuild_repairs_them(captured: C
     assert by_view.pop(("deal_outcomes_daily", day)) == (changed, changed)
     # its day total, recomputed from the damaged rows, no longer matches the stored one either
     assert by_view.pop(("deal_outcomes_by_day", day)) == (1, 1)
+    # and the day total of the deleted day is a row that a recompute from clients_created_daily lacks
+    assert by_view.pop(("clients_created_by_day", last_day)) == (0, 1)
     [((view, _), (missing, extra))] = list(by_view.items())
     assert view == "clients_created_daily" and missing >= 1 and extra == 0
     assert db.execute("SELECT * FROM reports.verify(ARRAY['audit_activity_daily'])").fetchall() == []
@@ -625,7 +625,9 @@ def test_verify_reports_mismatching_buckets_and_rebuild_repairs_them(captured: C
     assert {(r["view"], r["status"]) for r in result} == {
         ("deal_outcomes_daily", "ok"),
         ("clients_created_daily", "ok"),
-        ("deal_outcomes_by_day", "ok"),  # computed from deal_outcomes_daily: rebuilt with it
+        # computed from them: rebuilt with them
+        ("deal_outcomes_by_day", "ok"),
+        ("clients_created_by_day", "ok"),
     }
     assert {r["mode"] for r in last_run(db).values()} == {"full"}
     assert verify_rows(db) == []

@@ -185,8 +185,10 @@ class IncrementalMachine(RuleBasedStateMachine):
         if not self.truncated:
             return set()
         rows = self.q(
+            # a summary without a day bucket (the open-deal snapshots) is always recomputed whole, and its
+            # log says incremental when captured changes, not a due full refresh, made it recompute
             "SELECT DISTINCT summary FROM reports.summary_sources WHERE source_table = ANY(%s)"
-            " AND summary <> 'pipeline_open'",
+            " AND summary IN (SELECT name FROM reports.summaries WHERE bucket_column IS NOT NULL)",
             [sorted(self.truncated)],
         )
         return {r["summary"] for r in rows}

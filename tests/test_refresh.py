@@ -42,6 +42,10 @@ SUMMARIES = (
     "stage_funnel_by_day",
     "audit_actions_by_day",
     "audit_actors_by_day",
+    "payment_open_spans_by_day",
+    "payments_invoiced_by_day",
+    "clients_created_by_day",
+    "pipeline_open_by_stage",
 )
 #: key columns of each summary table (the rest are measures)
 KEYS = {
@@ -57,8 +61,14 @@ KEYS = {
     "stage_funnel_by_day": ("created_day", "stage_code"),
     "audit_actions_by_day": ("day", "action", "entity_type", "actor_block"),
     "audit_actors_by_day": ("day", "actor_block"),
+    "payment_open_spans_by_day": ("created_day", "due_date", "paid_day"),
+    "payments_invoiced_by_day": ("created_day",),
+    "clients_created_by_day": ("day",),
+    "pipeline_open_by_stage": ("stage_code",),
 }
-DAY_BUCKETED = tuple(s for s in SUMMARIES if s != "pipeline_open")
+#: snapshots of open deals without a day bucket, rewritten by every refresh (their ages move with the clock)
+SNAPSHOTS = ("pipeline_open", "pipeline_open_by_stage")
+DAY_BUCKETED = tuple(s for s in SUMMARIES if s not in SNAPSHOTS)
 
 
 @pytest.fixture
@@ -250,6 +260,32 @@ def expected_summaries(source: Source, timezone: str, as_of: datetime) -> dict[s
         actors[(day, block)][0] += events
         actors[(day, block)][1] |= ids
     out["audit_actors_by_day"] = {k: (v[0], bitmap(v[1])) for k, v in actors.items()}
+
+    # the totals in scope all of V0017, again from the source rows, not from the rows above
+    spans_by_day: dict[tuple, list[Any]] = defaultdict(lambda: [0, Decimal(0)])
+    invoiced: dict[tuple, list[Any]] = defaultdict(lambda: [0, Decimal(0)])
+    for p in source.payments:
+        if p.status != "failed":
+            paid_day = local(p.paid_at) if p.paid_at is not None else None
+            created_day = local(p.created_at)
+            for acc in (spans_by_day[(created_day, p.due_date, paid_day)], invoiced[(created_day,)]):
+                acc[0] += 1
+                acc[1] += p.amount
+    out["payment_open_spans_by_day"] = {k: tuple(v) for k, v in spans_by_day.items()}
+    out["payments_invoiced_by_day"] = {k: tuple(v) for k, v in invoiced.items()}
+    clients_by_day: dict[tuple, int] = defaultdict(int)
+    for c in source.clients.values():
+        clients_by_day[(local(c.created_at),)] += 1
+    out["clients_created_by_day"] = {k: (v,) for k, v in clients_by_day.items()}
+    by_stage: dict[tuple, list[Any]] = defaultdict(lambda: [0, Decimal(0), Decimal(0), Decimal(0), as_of])
+    for d in source.deals:
+        if d.status == "open":
+            acc = by_stage[(d.stage,)]
+            acc[0] += 1
+            acc[1] += d.amount
+            acc[2] += d.amount * probability.get(d.stage, Decimal(0))
+            acc[3] += days_between(d.created_at, as_of)
+    out["pipeline_open_by_stage"] = {k: (v[0], v[1], v[2], _days(v[3]), v[4]) for k, v in by_stage.items()}
     return out
 
 
@@ -304,10 +340,11 @@ def test_second_refresh_writes_nothing(refreshable: Conn) -> None:
         assert after[name]["generation"] == before[name]["generation"] == 1, name
         assert after[name]["refreshed_at"] > before[name]["refreshed_at"], name
         assert table_rows(refreshable, name) == contents[name], name
-    # the snapshot's as_of and ages move with the clock: rewritten (never deleted) by every refresh
-    assert log["pipeline_open"]["rows_written"] == log["pipeline_open"]["rows"]
-    assert log["pipeline_open"]["rows_deleted"] == 0
-    assert after["pipeline_open"]["generation"] == 2
+    # the snapshots' as_of and ages move with the clock: rewritten (never deleted) by every refresh
+    for name in SNAPSHOTS:
+        assert log[name]["rows_written"] == log[name]["rows"], name
+        assert log[name]["rows_deleted"] == 0, name
+        assert after[name]["generation"] == 2, name
 
 
 @pytest.mark.parametrize("timezone", ["UTC", "America/New_York"])
@@ -516,7 +553,11 @@ def test_a_failing_summary_keeps_its_old_rows_logs_and_warns(refreshable: Conn) 
 
     assert result["clients_created_daily"]["status"] == "failed"
     assert result["clients_created_daily"]["rows"] is None
-    assert {r["status"] for n, r in result.items() if n != "clients_created_daily"} == {"ok"}
+    # everything else is refreshed, but what is computed from the failed summary waits for the next run
+    assert {n: r["status"] for n, r in result.items() if r["status"] != "ok"} == {
+        "clients_created_daily": "failed",
+        "clients_created_by_day": "skipped",
+    }
     assert table_rows(refreshable, "clients_created_daily") == old
     assert any(n.startswith("WARNING: refresh of clients_created_daily failed") for n in notices)
     failed = refreshable.execute("SELECT * FROM reports.refresh_log WHERE status = 'failed'").fetchall()
@@ -548,7 +589,7 @@ def test_the_refresh_procedure_commits_the_log_then_raises(
     ).fetchall()
     assert failed == [{"view": "clients_created_daily", "sqlstate": "23514"}]
     ok = other.execute("SELECT count(*) AS n FROM reports.refresh_log WHERE status = 'ok'").fetchone()
-    assert ok == {"n": 2 * len(SUMMARIES) - 1}
+    assert ok == {"n": 2 * len(SUMMARIES) - 2}  # clients_created_daily failed, clients_created_by_day skipped
     assert table_rows(other, "clients_created_daily") == old
 
     # without failures it just commits
@@ -660,38 +701,33 @@ def test_refresh_view_of_an_unknown_name_raises_22023(refreshable: Conn) -> None
     assert refreshable.execute("SELECT count(*) AS n FROM reports.refresh_log").fetchone() == {"n": 0}
 
 
-def test_refresh_view_refreshes_only_that_view(refreshable: Conn) -> None:
+def test_refresh_view_refreshes_that_view_and_only_what_is_computed_from_it(refreshable: Conn) -> None:
     rows = refreshable.execute("SELECT * FROM reports.refresh_view('clients_created_daily')").fetchall()
 
-    assert [(r["view"], r["status"]) for r in rows] == [("clients_created_daily", "ok")]
-    assert set(rows[0]) == {"view", "status", "rows", "duration_ms"}
-    refreshed = {n for n, s in summary_state(refreshable).items() if s["refreshed_at"] is not None}
-    assert refreshed == {"clients_created_daily"}
-
-
-def test_refresh_view_also_refreshes_what_depends_on_it_and_skips_it_after_a_failure(
-    refreshable: Conn,
-) -> None:
-    # No summary depends on another today; the registry allows it (refreshed after, skipped on failure).
-    refreshable.execute(
-        "UPDATE reports.summaries SET depends_on = '{clients_created_daily}' WHERE name = 'pipeline_open'"
-    )
-
-    rows = refreshable.execute("SELECT * FROM reports.refresh_view('clients_created_daily')").fetchall()
     assert [(r["view"], r["status"]) for r in rows] == [
         ("clients_created_daily", "ok"),
-        ("pipeline_open", "ok"),
+        ("clients_created_by_day", "ok"),  # depends_on clients_created_daily: refreshed after it
     ]
+    assert set(rows[0]) == {"view", "status", "rows", "duration_ms"}
+    refreshed = {n for n, s in summary_state(refreshable).items() if s["refreshed_at"] is not None}
+    assert refreshed == {"clients_created_daily", "clients_created_by_day"}
+
+
+def test_a_summary_is_skipped_when_the_one_it_is_computed_from_fails(refreshable: Conn) -> None:
+    refresh_all(refreshable)
+    before = table_rows(refreshable, "clients_created_by_day")
 
     break_clients_created_daily(refreshable)
     rows = refreshable.execute(
         "SELECT * FROM reports.refresh_views(ARRAY['clients_created_daily'])"
     ).fetchall()
+
     assert [(r["view"], r["status"]) for r in rows] == [
         ("clients_created_daily", "failed"),
-        ("pipeline_open", "skipped"),
+        ("clients_created_by_day", "skipped"),
     ]
     assert "clients_created_daily" in rows[1]["error"]
+    assert table_rows(refreshable, "clients_created_by_day") == before
 
 
 def test_refresh_status_shows_each_view(refreshable: Conn) -> None:
@@ -723,7 +759,7 @@ def test_a_refresh_that_changed_rows_notifies_with_generations(refreshable: Conn
 
     first, second = (json.loads(p) for p in payloads)
     assert {v["view"]: v["generation"] for v in first["views"]} == dict.fromkeys(SUMMARIES, 1)
-    assert second["views"] == [{"view": "pipeline_open", "generation": 2}]
+    assert second["views"] == [{"view": name, "generation": 2} for name in SNAPSHOTS]
 
 
 def test_cli_helpers_report_progress_and_a_summary_table(refreshable: Conn, db_url: str) -> None:
@@ -731,11 +767,10 @@ def test_cli_helpers_report_progress_and_a_summary_table(refreshable: Conn, db_u
 
     rows = run_refresh(db_url, ["clients_created_daily", "pipeline_open"], False, lines.append)
 
-    assert [(r["view"], r["status"]) for r in rows] == [
-        ("clients_created_daily", "ok"),
-        ("pipeline_open", "ok"),
-    ]
-    assert [line.split()[0] for line in lines] == ["clients_created_daily", "pipeline_open"]
+    # what is computed from them follows, in dependency order
+    order = ["clients_created_daily", "pipeline_open", "clients_created_by_day", "pipeline_open_by_stage"]
+    assert [(r["view"], r["status"]) for r in rows] == [(name, "ok") for name in order]
+    assert [line.split()[0] for line in lines] == order
     table = format_summary_table(rows).splitlines()
     assert table[0].split() == ["view", "status", "rows", "duration_ms", "error"]
     assert table[2].split()[:3] == ["clients_created_daily", "ok", str(rows[0]["rows"])]

@@ -147,7 +147,10 @@ def test_a_one_shot_refresh_runs_in_repeatable_read_after_taking_the_lock(db: Co
         " FOR EACH STATEMENT EXECUTE FUNCTION public.note_isolation()"
     )
     rows = run_refresh(db_url, ["pipeline_open"], False, lambda _line: None)
-    assert [r["status"] for r in rows] == ["ok"]
+    assert [(r["view"], r["status"]) for r in rows] == [
+        ("pipeline_open", "ok"),
+        ("pipeline_open_by_stage", "ok"),
+    ]
     assert {r["level"] for r in db.execute("SELECT level FROM public.seen_isolation")} == {"repeatable read"}
     # the session lock was released
     assert db.execute("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory'").fetchone() == {"n": 0}

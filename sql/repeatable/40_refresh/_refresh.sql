@@ -166,8 +166,9 @@ BEGIN
                 END IF;
                 -- Every invalid day of this summary is now recomputed at this snapshot or later.
                 -- Hand what was recomputed on to the summaries computed from this one (depends_on): every
-                -- day after a full refresh, else the days just refreshed, kept until they refresh them.
-                IF v_days = '{(,)}'::datemultirange THEN
+                -- day after a full refresh, else the days just refreshed (the whole summary, day NULL, for
+                -- one without a day bucket), kept until they refresh them.
+                IF v_mode = 'full' THEN
                     UPDATE reports.summaries AS d SET needs_full_refresh = TRUE WHERE view = any(d.depends_on);
                 ELSE
                     INSERT INTO reports.invalid_days AS i (summary, day, changes, oldest_change_at)
@@ -234,8 +235,9 @@ COMMENT ON FUNCTION reports._refresh(text[], boolean, boolean) IS
 the refresh lock, absorbs the captured changes (reports._absorb_changes), then refreshes the summaries of p_views
 and what depends on them (NULL: all) in dependency order, each in its own sub-transaction: only its invalid days
 (mode incremental) unless p_rebuild or reports._full_refresh_due(), then every day (mode full). A summary without
-a day bucket (pipeline_open) is recomputed whole when it has an invalid entry or is refreshed in full. Logs every
-summary in reports.refresh_log and returns one row per summary (see reports.refresh_views). A summary refreshed
-without failure hands on to the summaries computed from it (depends_on) the days it recomputed, as invalid days
-of theirs (all of them, needs_full_refresh, after a full refresh), which they refresh later in the same run, or,
-if that fails, in the next one (internal).';
+a day bucket (pipeline_open, pipeline_open_by_stage) is recomputed whole when it has an invalid entry (mode
+incremental) or is refreshed in full. Logs every summary in reports.refresh_log and returns one row per summary
+(see reports.refresh_views). A summary refreshed without failure hands on to the summaries computed from it
+(depends_on) the days it recomputed, as invalid days of theirs (all of them, needs_full_refresh, after a full
+refresh; one whole-summary entry from a summary without a day bucket refreshed in mode incremental), which they
+refresh later in the same run, or, if that fails, in the next one (internal).';

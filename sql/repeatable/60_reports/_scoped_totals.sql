@@ -5,7 +5,9 @@
 -- (no SET clause; every name qualified), real-time reports honoured: with reports.realtime on, the
 -- days whose rows may be stale (the pending days of the day totals, which include those of the
 -- summary they are computed from) are computed live from the sources. The audit actor bitmaps
--- (audit_actors_by_day, audit_actions_by_day: sets of actors per day, V0016) are read the same way.
+-- (audit_actors_by_day, audit_actions_by_day: sets of actors per day, V0016) are read the same way, and
+-- so are the totals of V0017: payment_open_spans_by_day (per creation day, due date and paid day),
+-- payments_invoiced_by_day, clients_created_by_day and pipeline_open_by_stage (per stage, no day).
 
 CREATE OR REPLACE FUNCTION reports._scoped_deal_outcome_days(p_owner_ids bigint[], p_from date, p_to date)
 RETURNS SETOF reports.deal_outcomes_by_day
@@ -234,3 +236,164 @@ COMMENT ON FUNCTION reports._scoped_audit_action_days(bigint[], date, date) IS
 actors, for the days in p_from..p_to: in scope all (p_owner_ids null) the stored reports.audit_actions_by_day,
 else computed from reports._scoped_audit_activity; with reports.realtime on, live rows for the days with
 pending changes (internal, inlined)';
+
+CREATE OR REPLACE FUNCTION reports._scoped_payments_invoiced_days(p_owner_ids bigint[], p_from date, p_to date)
+RETURNS SETOF reports.payments_invoiced_by_day
+LANGUAGE sql
+STABLE
+AS $$
+    WITH live AS MATERIALIZED (
+        SELECT reports._live_days('payments_invoiced_by_day', p_from, p_to) AS days
+    )
+
+    SELECT t.*
+    FROM reports.payments_invoiced_by_day AS t
+    CROSS JOIN live
+    WHERE
+        p_owner_ids IS NULL
+        AND t.created_day BETWEEN coalesce(p_from, '-infinity') AND coalesce(p_to, 'infinity')
+        AND NOT t.created_day <@ live.days
+    UNION ALL
+    SELECT
+        s.created_day,
+        sum(s.payments)::bigint,
+        sum(s.amount)
+    FROM live
+    CROSS JOIN LATERAL reports._live_payment_open_spans(live.days) AS s
+    WHERE p_owner_ids IS NULL
+    GROUP BY s.created_day
+    UNION ALL
+    SELECT
+        o.created_day,
+        sum(o.payments)::bigint,
+        sum(o.amount)
+    FROM reports._scoped_payments_created(p_owner_ids, p_from, p_to) AS o
+    WHERE p_owner_ids IS NOT NULL
+    GROUP BY o.created_day
+$$;
+
+COMMENT ON FUNCTION reports._scoped_payments_invoiced_days(bigint[], date, date) IS
+'reports.payment_open_spans (payments not failed) summed per creation day over the visible payment owners, for the
+creation days in p_from..p_to with at least one payment: in scope all (p_owner_ids null; payments without owner
+included) the stored reports.payments_invoiced_by_day, else the sums of reports._scoped_payments_created; with
+reports.realtime on, live rows for the days with pending changes (internal, inlined)';
+
+CREATE OR REPLACE FUNCTION reports._scoped_payments_outstanding_days(p_owner_ids bigint[], p_as_of date)
+RETURNS SETOF reports.payment_open_spans_by_day
+LANGUAGE sql
+STABLE
+AS $$
+    WITH live AS MATERIALIZED (
+        SELECT reports._live_days('payment_open_spans_by_day', NULL, p_as_of) AS days
+    )
+
+    SELECT t.*
+    FROM reports.payment_open_spans_by_day AS t
+    CROSS JOIN live
+    WHERE
+        p_owner_ids IS NULL
+        AND t.open_span @> p_as_of
+        AND NOT t.created_day <@ live.days
+    UNION ALL
+    SELECT
+        s.created_day,
+        s.due_date,
+        s.paid_day,
+        sum(s.payments)::bigint,
+        sum(s.amount),
+        s.open_span
+    FROM live
+    CROSS JOIN LATERAL reports._live_payment_open_spans(live.days) AS s
+    WHERE p_owner_ids IS NULL AND s.open_span @> p_as_of
+    GROUP BY s.created_day, s.due_date, s.paid_day, s.open_span
+    UNION ALL
+    SELECT
+        o.created_day,
+        o.due_date,
+        o.paid_day,
+        sum(o.payments)::bigint,
+        sum(o.amount),
+        o.open_span
+    FROM reports._scoped_payments_outstanding(p_owner_ids, p_as_of) AS o
+    WHERE p_owner_ids IS NOT NULL
+    GROUP BY o.created_day, o.due_date, o.paid_day, o.open_span
+$$;
+
+COMMENT ON FUNCTION reports._scoped_payments_outstanding_days(bigint[], date) IS
+'The payments outstanding at the end of day p_as_of (created on or before it, not failed, not paid by the end of
+it: open_span @> p_as_of) summed per creation day, due date and paid day over the visible payment owners: in scope
+all (p_owner_ids null; payments without owner included) the stored reports.payment_open_spans_by_day, else the
+sums of reports._scoped_payments_outstanding; with reports.realtime on, live rows for the creation days with
+pending changes (internal, inlined)';
+
+CREATE OR REPLACE FUNCTION reports._scoped_clients_created_days(p_owner_ids bigint[], p_from date, p_to date)
+RETURNS SETOF reports.clients_created_by_day
+LANGUAGE sql
+STABLE
+AS $$
+    WITH live AS MATERIALIZED (
+        SELECT reports._live_days('clients_created_by_day', p_from, p_to) AS days
+    )
+
+    SELECT t.*
+    FROM reports.clients_created_by_day AS t
+    CROSS JOIN live
+    WHERE
+        p_owner_ids IS NULL
+        AND t.day BETWEEN coalesce(p_from, '-infinity') AND coalesce(p_to, 'infinity')
+        AND NOT t.day <@ live.days
+    UNION ALL
+    SELECT
+        c.day,
+        sum(c.clients)::bigint
+    FROM live
+    CROSS JOIN LATERAL reports._compute_ranges(live.days) AS r (days)
+    CROSS JOIN LATERAL reports.compute_clients_created_daily(r.days) AS c
+    WHERE p_owner_ids IS NULL AND c.day <@ live.days
+    GROUP BY c.day
+    UNION ALL
+    SELECT
+        o.day,
+        sum(o.clients)::bigint
+    FROM reports._scoped_clients_created(p_owner_ids, p_from, p_to) AS o
+    WHERE p_owner_ids IS NOT NULL
+    GROUP BY o.day
+$$;
+
+COMMENT ON FUNCTION reports._scoped_clients_created_days(bigint[], date, date) IS
+'reports.clients_created_daily summed per day over the visible client owners, for the days in p_from..p_to with at
+least one client created: in scope all (p_owner_ids null; clients without owner included) the stored
+reports.clients_created_by_day, else the sums of reports._scoped_clients_created; with reports.realtime on, live
+rows for the days with pending changes (internal, inlined)';
+
+CREATE OR REPLACE FUNCTION reports._scoped_pipeline_stages(p_owner_ids bigint[])
+RETURNS SETOF reports.pipeline_open_by_stage
+LANGUAGE sql
+STABLE
+AS $$
+    WITH live AS MATERIALIZED (
+        SELECT reports._realtime() AS now_live
+    )
+
+    SELECT t.*
+    FROM reports.pipeline_open_by_stage AS t
+    CROSS JOIN live
+    WHERE p_owner_ids IS NULL AND NOT live.now_live
+    UNION ALL
+    SELECT
+        o.stage_code,
+        sum(o.deals)::bigint,
+        sum(o.amount),
+        sum(o.weighted_amount),
+        sum(o.age_days_sum),
+        max(o.as_of)
+    FROM live
+    CROSS JOIN LATERAL reports._scoped_pipeline_open(p_owner_ids) AS o
+    WHERE p_owner_ids IS NOT NULL OR live.now_live
+    GROUP BY o.stage_code
+$$;
+
+COMMENT ON FUNCTION reports._scoped_pipeline_stages(bigint[]) IS
+'reports.pipeline_open (open deals at the last refresh) summed per stage over the visible deal owners: in scope all
+(p_owner_ids null) the stored reports.pipeline_open_by_stage, else the sums of reports._scoped_pipeline_open; with
+reports.realtime on, the sums of the open deals now, computed live (internal, inlined)';

@@ -17,7 +17,7 @@ AS $$
         SELECT
             coalesce(sum(s.payments), 0) AS payments,
             coalesce(sum(s.amount), 0) AS amount
-        FROM reports._scoped_payments_created(p_owner_ids, p_from, p_to) AS s
+        FROM reports._scoped_payments_invoiced_days(p_owner_ids, p_from, p_to) AS s
     ),
 
     collected AS (
@@ -29,7 +29,7 @@ AS $$
         SELECT
             coalesce(sum(s.amount), 0) AS amount,
             coalesce(sum(s.amount) FILTER (WHERE s.due_date < p_to), 0) AS overdue
-        FROM reports._scoped_payments_outstanding(p_owner_ids, p_to) AS s
+        FROM reports._scoped_payments_outstanding_days(p_owner_ids, p_to) AS s
     )
 
     SELECT

@@ -55,7 +55,7 @@ BEGIN
 
     clients AS (
         SELECT coalesce(sum(c.clients), 0) AS new_clients
-        FROM reports._scoped_clients_created(v_owner_ids, p_from, p_to) AS c
+        FROM reports._scoped_clients_created_days(v_owner_ids, p_from, p_to) AS c
     )
 
     SELECT

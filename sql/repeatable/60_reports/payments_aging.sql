@@ -31,12 +31,14 @@ BEGIN
         ('90+', 91, NULL::integer)
     ),
 
+    -- summed per due date first: a few thousand rows become one per due date before the bucket join
     outstanding AS (
         SELECT
             v_as_of - s.due_date AS days_past_due,
-            s.payments,
-            s.amount
-        FROM reports._scoped_payments_outstanding(v_owner_ids, v_as_of) AS s
+            sum(s.payments) AS payments,
+            sum(s.amount) AS amount
+        FROM reports._scoped_payments_outstanding_days(v_owner_ids, v_as_of) AS s
+        GROUP BY s.due_date
     ),
 
     by_bucket AS (

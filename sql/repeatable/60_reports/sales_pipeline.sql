@@ -22,7 +22,7 @@ AS $$
         round(coalesce(sum(o.weighted_amount), 0), 2),
         reports._safe_ratio(sum(o.age_days_sum), sum(o.deals), 2)
     FROM reports.src_pipeline_stages AS s
-    LEFT JOIN reports._scoped_pipeline_open(p_owner_ids) AS o ON o.stage_code = s.code
+    LEFT JOIN reports._scoped_pipeline_stages(p_owner_ids) AS o ON o.stage_code = s.code
     WHERE NOT s.is_closed
     GROUP BY s.code, s.name, s.position
     ORDER BY s.position

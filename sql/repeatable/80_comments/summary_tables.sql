@@ -75,7 +75,8 @@ COMMENT ON COLUMN reports.pipeline_open.age_days_sum IS
 'Sum of as_of - created_at in days (epoch / 86400), unrounded; mean age = age_days_sum / deals.';
 COMMENT ON COLUMN reports.pipeline_open.as_of IS 'When the snapshot was taken (start of the refreshing transaction).';
 
--- Day totals (sql/versioned/V0015__create_scope_all_rollups.sql), read by the reports in scope all.
+-- Day totals (sql/versioned/V0015__create_scope_all_rollups.sql and V0017__create_scope_all_open_totals.sql),
+-- read by the reports in scope all.
 
 COMMENT ON TABLE reports.deal_outcomes_by_day IS
 'reports.deal_outcomes_daily summed per day over every owner and client (for callers in scope all); rows =
@@ -105,6 +106,44 @@ COMMENT ON COLUMN reports.stage_funnel_by_day.left_deals IS
 'Those of them with a history row after their first entry into the stage.';
 COMMENT ON COLUMN reports.stage_funnel_by_day.days_in_stage_sum IS
 'Sum over left_deals of the days from the first entry to the next history row (epoch / 86400), unrounded.';
+
+COMMENT ON TABLE reports.payment_open_spans_by_day IS
+'reports.payment_open_spans summed per creation day, due date and paid day over every payment owner (null
+included; for callers in scope all); rows = reports.compute_payment_open_spans_by_day, refreshed right after
+payment_open_spans. Outstanding at the end of day D: rows with open_span @> D.';
+COMMENT ON COLUMN reports.payment_open_spans_by_day.created_day IS 'Local date of created_at (the invoicing day).';
+COMMENT ON COLUMN reports.payment_open_spans_by_day.due_date IS 'The payments'' due date.';
+COMMENT ON COLUMN reports.payment_open_spans_by_day.paid_day IS 'Local date of paid_at (NULL: not paid).';
+COMMENT ON COLUMN reports.payment_open_spans_by_day.payments IS 'Number of payments (not failed).';
+COMMENT ON COLUMN reports.payment_open_spans_by_day.amount IS 'Sum of their amount.';
+COMMENT ON COLUMN reports.payment_open_spans_by_day.open_span IS
+'Days at whose end the payments are outstanding: [created_day, paid_day), unbounded when not paid, empty
+when paid before created_day (generated; GiST-indexed).';
+
+COMMENT ON TABLE reports.payments_invoiced_by_day IS
+'reports.payment_open_spans_by_day summed per creation day (payments not failed, every payment owner; for callers in
+scope all); rows = reports.compute_payments_invoiced_by_day, refreshed right after payment_open_spans_by_day.';
+COMMENT ON COLUMN reports.payments_invoiced_by_day.created_day IS 'Local date of created_at (the invoicing day).';
+COMMENT ON COLUMN reports.payments_invoiced_by_day.payments IS 'Payments (not failed) created that day.';
+COMMENT ON COLUMN reports.payments_invoiced_by_day.amount IS 'Sum of their amount.';
+
+COMMENT ON TABLE reports.clients_created_by_day IS
+'reports.clients_created_daily summed per day over every client owner (null included; for callers in scope all);
+rows = reports.compute_clients_created_by_day, refreshed right after clients_created_daily.';
+COMMENT ON COLUMN reports.clients_created_by_day.day IS 'Local date of the client''s created_at.';
+COMMENT ON COLUMN reports.clients_created_by_day.clients IS 'Clients created that day (soft-deleted excluded).';
+
+COMMENT ON TABLE reports.pipeline_open_by_stage IS
+'reports.pipeline_open summed per stage over every owner (for callers in scope all; no day bucket); rows =
+reports.compute_pipeline_open_by_stage, rewritten right after pipeline_open by every refresh.';
+COMMENT ON COLUMN reports.pipeline_open_by_stage.stage_code IS 'The deals'' current stage (crm.deals.stage).';
+COMMENT ON COLUMN reports.pipeline_open_by_stage.deals IS 'Number of open deals.';
+COMMENT ON COLUMN reports.pipeline_open_by_stage.amount IS 'Sum of their amount.';
+COMMENT ON COLUMN reports.pipeline_open_by_stage.weighted_amount IS 'Sum of amount * probability of the stage.';
+COMMENT ON COLUMN reports.pipeline_open_by_stage.age_days_sum IS
+'Sum of as_of - created_at in days (epoch / 86400), unrounded; mean age = age_days_sum / deals.';
+COMMENT ON COLUMN reports.pipeline_open_by_stage.as_of IS 'When pipeline_open was snapshot (start of the refreshing
+transaction).';
 
 -- Actor bitmaps (sql/versioned/V0016__create_audit_actor_bitmaps.sql), read by the activity reports
 -- and the dashboard: distinct actors of any days = bits set in the OR of their bitmaps.
