@@ -4,7 +4,9 @@
 -- computed once (a MATERIALIZED CTE: no temporary table, so no catalog churn), FULL JOINed with the
 -- current rows of the same buckets on the key, and only the difference is written: rows whose key
 -- vanished are deleted, new keys inserted, rows whose measures changed updated (by ctid); equal rows
--- are not touched, so a refresh that finds nothing new writes nothing. Only row locks: readers
+-- are not touched, so a refresh that finds nothing new writes nothing. New rows are inserted in key
+-- order: the key's index then grows at its right edge instead of at random pages (a first build of
+-- audit_activity_daily, 4.7 million rows, took 55 s instead of 75 s). Only row locks: readers
 -- never wait, and see the old rows until the refreshing transaction commits. No ON CONFLICT is
 -- needed: one refresh at a time (the caller holds the refresh lock), and the table's key still
 -- rejects a compute function that returns a key twice.
@@ -170,6 +172,7 @@ BEGIN
         inserted AS (
             INSERT INTO %4$s (%10$s)
             SELECT %11$s FROM diff AS d WHERE d.row_id IS NULL
+            ORDER BY %14$s
             RETURNING 1
         )
         SELECT
@@ -194,7 +197,8 @@ BEGIN
             WHEN v_keep = 'TRUE' THEN pg_catalog.format(v_in_range, 't')
             ELSE pg_catalog.format('t.%I <@ $6', v_summary.bucket_column)
         END,
-        v_keep
+        v_keep,
+        (SELECT string_agg(pg_catalog.format('d.%I', k), ', ') FROM unnest(v_summary.key_columns) AS k)
     )
     INTO rows_inserted, rows_updated, rows_deleted, rows_computed, v_outside
     USING
