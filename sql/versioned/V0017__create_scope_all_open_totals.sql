@@ -1,7 +1,7 @@
 -- Totals of the three remaining owner-keyed summaries, for the reports of callers whose scope is all
 -- (docs/architecture.md, "Storage"), like the day totals of V0015:
 -- - payment_open_spans_by_day: payment_open_spans summed over owners, per creation day, due date and
---   paid day (a one-year range reads about 19,000 rows instead of 110,000 at one million deals, and the
+--   paid day (a one-year range reads about 19,000 rows instead of 150,000 at one million deals, and the
 --   payments outstanding at the end of a day about 4,400 instead of 31,000);
 -- - payments_invoiced_by_day: payment_open_spans_by_day summed per creation day (the invoiced side of
 --   collections_summary: 365 rows a year);
