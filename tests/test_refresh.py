@@ -197,21 +197,28 @@ def expected_summaries(source: Source, timezone: str, as_of: datetime) -> dict[s
         activity[(local(e.occurred_at), e.actor_id, e.action, e.entity_type)] += 1
     out["audit_activity_daily"] = {k: (v,) for k, v in activity.items()}
 
+    # clients_created_by_day and pipeline_open_by_stage (V0017) are summed in the same pass over the
+    # source rows, not from the rows of the detailed summaries
     created: dict[tuple, int] = defaultdict(int)
+    clients_by_day: dict[tuple, int] = defaultdict(int)
     for c in source.clients.values():
         created[(local(c.created_at), c.owner_id)] += 1
+        clients_by_day[(local(c.created_at),)] += 1
     out["clients_created_daily"] = {k: (v,) for k, v in created.items()}
+    out["clients_created_by_day"] = {k: (v,) for k, v in clients_by_day.items()}
 
     probability = {s.code: s.probability or Decimal(0) for s in source.stages}
     pipeline: dict[tuple, list[Any]] = defaultdict(lambda: [0, Decimal(0), Decimal(0), Decimal(0), as_of])
+    by_stage: dict[tuple, list[Any]] = defaultdict(lambda: [0, Decimal(0), Decimal(0), Decimal(0), as_of])
     for d in source.deals:
         if d.status == "open":
-            acc = pipeline[(d.owner_id, d.stage)]
-            acc[0] += 1
-            acc[1] += d.amount
-            acc[2] += d.amount * probability.get(d.stage, Decimal(0))
-            acc[3] += days_between(d.created_at, as_of)
+            for acc in (pipeline[(d.owner_id, d.stage)], by_stage[(d.stage,)]):
+                acc[0] += 1
+                acc[1] += d.amount
+                acc[2] += d.amount * probability.get(d.stage, Decimal(0))
+                acc[3] += days_between(d.created_at, as_of)
     out["pipeline_open"] = {k: (v[0], v[1], v[2], _days(v[3]), v[4]) for k, v in pipeline.items()}
+    out["pipeline_open_by_stage"] = {k: (v[0], v[1], v[2], _days(v[3]), v[4]) for k, v in by_stage.items()}
 
     # the day totals: summed here from the deals and the history directly, not from the rows above
     by_day: dict[tuple, list[Any]] = defaultdict(lambda: [0, Decimal(0), Decimal(0), 0, None])
@@ -261,7 +268,7 @@ def expected_summaries(source: Source, timezone: str, as_of: datetime) -> dict[s
         actors[(day, block)][1] |= ids
     out["audit_actors_by_day"] = {k: (v[0], bitmap(v[1])) for k, v in actors.items()}
 
-    # the totals in scope all of V0017, again from the source rows, not from the rows above
+    # the payment totals in scope all of V0017, again from the source rows, not from the rows above
     spans_by_day: dict[tuple, list[Any]] = defaultdict(lambda: [0, Decimal(0)])
     invoiced: dict[tuple, list[Any]] = defaultdict(lambda: [0, Decimal(0)])
     for p in source.payments:
@@ -273,19 +280,6 @@ def expected_summaries(source: Source, timezone: str, as_of: datetime) -> dict[s
                 acc[1] += p.amount
     out["payment_open_spans_by_day"] = {k: tuple(v) for k, v in spans_by_day.items()}
     out["payments_invoiced_by_day"] = {k: tuple(v) for k, v in invoiced.items()}
-    clients_by_day: dict[tuple, int] = defaultdict(int)
-    for c in source.clients.values():
-        clients_by_day[(local(c.created_at),)] += 1
-    out["clients_created_by_day"] = {k: (v,) for k, v in clients_by_day.items()}
-    by_stage: dict[tuple, list[Any]] = defaultdict(lambda: [0, Decimal(0), Decimal(0), Decimal(0), as_of])
-    for d in source.deals:
-        if d.status == "open":
-            acc = by_stage[(d.stage,)]
-            acc[0] += 1
-            acc[1] += d.amount
-            acc[2] += d.amount * probability.get(d.stage, Decimal(0))
-            acc[3] += days_between(d.created_at, as_of)
-    out["pipeline_open_by_stage"] = {k: (v[0], v[1], v[2], _days(v[3]), v[4]) for k, v in by_stage.items()}
     return out
 
 
