@@ -38,6 +38,8 @@ SUMMARIES = (
     "payments_invoiced_by_day",
     "clients_created_by_day",
     "pipeline_open_by_stage",
+    # the month totals of V0018, from audit_actions_by_day as stored
+    "audit_actions_by_month",
 )
 CLOCK_COLUMNS = {
     "pipeline_open": {"as_of", "age_days_sum"},

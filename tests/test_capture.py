@@ -390,10 +390,44 @@ def test_truncate_is_captured_and_forces_a_full_refresh_of_what_reads_the_table(
 
     log = last_run(db)
     assert log["audit_activity_daily"]["mode"] == "full" and log["audit_activity_daily"]["rows"] == 0
-    # the actor bitmaps are computed from audit_activity_daily: rebuilt with it
-    audit = ("audit_activity_daily", "audit_actions_by_day", "audit_actors_by_day")
+    # the actor bitmaps and their month totals are computed from audit_activity_daily: rebuilt with it
+    audit = ("audit_activity_daily", "audit_actions_by_day", "audit_actors_by_day", "audit_actions_by_month")
     assert {(log[n]["mode"], log[n]["rows"]) for n in audit} == {("full", 0)}
     assert {log[n]["mode"] for n in SUMMARIES if n not in (*audit, "pipeline_open")} == {"incremental"}
+    assert verify_rows(db) == [] and expected_differences(db) == {}
+
+
+def test_a_change_on_a_day_recomputes_the_month_of_a_month_bucketed_summary(captured: Conn) -> None:
+    db = captured
+    actor = db.execute("SELECT min(id) AS id FROM crm.users").fetchone()["id"]  # type: ignore[index]
+    # mid-month in the reports time zone (UTC here), with an action of its own
+    db.execute(
+        "INSERT INTO audit.events (occurred_at, actor_id, service, action, entity_type)"
+        " SELECT t, %s, 's', 'month.test', 'thing' FROM unnest(%s::timestamptz[]) AS t",
+        [actor, ["2025-03-17 12:00Z", "2025-03-17 13:00Z", "2025-04-02 09:00Z"]],
+    )
+
+    refresh(db)
+
+    log = last_run(db)["audit_actions_by_month"]
+    # handed on from audit_actions_by_day as the first day of each month concerned, recomputed whole
+    assert log["mode"] == "incremental"
+    assert (log["days"].lower.isoformat(), log["days"].upper.isoformat()) == ("2025-03-01", "2025-04-02")
+    assert log["rows_written"] == 2 and log["rows_deleted"] == 0
+    rows = db.execute(
+        "SELECT month, events, bit_count(actors) AS actors FROM reports.audit_actions_by_month"
+        " WHERE action = 'month.test' ORDER BY month"
+    ).fetchall()
+    assert [(r["month"].isoformat(), r["events"], r["actors"]) for r in rows] == [
+        ("2025-03-01", 2, 1),
+        ("2025-04-01", 1, 1),
+    ]
+
+    db.execute("DELETE FROM audit.events WHERE action = 'month.test' AND occurred_at < '2025-04-01Z'")
+    refresh(db)
+    gone = db.execute("SELECT count(*) AS n FROM reports.audit_actions_by_month WHERE action = 'month.test'")
+    assert gone.fetchone() == {"n": 1}
+    assert last_run(db)["audit_actions_by_month"]["rows_deleted"] == 1
     assert verify_rows(db) == [] and expected_differences(db) == {}
 
 

@@ -46,6 +46,7 @@ SUMMARIES = (
     "payments_invoiced_by_day",
     "clients_created_by_day",
     "pipeline_open_by_stage",
+    "audit_actions_by_month",
 )
 #: key columns of each summary table (the rest are measures)
 KEYS = {
@@ -65,6 +66,7 @@ KEYS = {
     "payments_invoiced_by_day": ("created_day",),
     "clients_created_by_day": ("day",),
     "pipeline_open_by_stage": ("stage_code",),
+    "audit_actions_by_month": ("month", "action", "entity_type", "actor_block"),
 }
 #: snapshots of open deals without a day bucket, rewritten by every refresh (their ages move with the clock)
 SNAPSHOTS = ("pipeline_open", "pipeline_open_by_stage")
@@ -267,6 +269,15 @@ def expected_summaries(source: Source, timezone: str, as_of: datetime) -> dict[s
         actors[(day, block)][0] += events
         actors[(day, block)][1] |= ids
     out["audit_actors_by_day"] = {k: (v[0], bitmap(v[1])) for k, v in actors.items()}
+    # the month totals of V0018: the same events grouped by the first day of their local month
+    by_month: dict[tuple, list[Any]] = defaultdict(lambda: [0, set()])
+    for e in source.events:
+        if e.actor_id is not None:
+            day = local(e.occurred_at)
+            acc = by_month[(day.replace(day=1), e.action, e.entity_type, e.actor_id // 4096)]
+            acc[0] += 1
+            acc[1].add(e.actor_id)
+    out["audit_actions_by_month"] = {k: (v[0], bitmap(v[1])) for k, v in by_month.items()}
 
     # the payment totals in scope all of V0017, again from the source rows, not from the rows above
     spans_by_day: dict[tuple, list[Any]] = defaultdict(lambda: [0, Decimal(0)])

@@ -34,6 +34,7 @@ FROM (
     ('audit_activity_daily', 'audit.events'),
     ('audit_actors_by_day', 'audit.events'),
     ('audit_actions_by_day', 'audit.events'),
+    ('audit_actions_by_month', 'audit.events'),
     ('clients_created_daily', 'crm.clients'),
     ('clients_created_by_day', 'crm.clients'),
     ('pipeline_open', 'crm.deals'),
@@ -50,7 +51,7 @@ source_table as schema.table): a summary is refreshed incrementally only while t
 every one of its source tables are installed and enabled (reports.capture_status()).
 A client''s deletion or new owner changes the rows of its deals and payments, a deal''s deletion, client or
 owner those of its payments and its stage history: hence crm.clients and crm.deals under the payment and
-funnel summaries. A summary computed from another (the *_by_day day totals, pipeline_open_by_stage and the actor
-bitmaps) lists the sources
+funnel summaries. A summary computed from another (the *_by_day day totals, pipeline_open_by_stage, the actor
+bitmaps and their month totals) lists the sources
 of that one. crm.users and crm.teams feed no summary (names and teams are read live by the reports):
 a user moved to another team changes nothing stored and is not captured.';

@@ -22,9 +22,20 @@ BEGIN
         END
     INTO v_days
     FROM (
-        SELECT i.day
+        -- an invalid month of a summary with month buckets is pending on every day of it
+        SELECT g.day::date AS day -- noqa: RF04
         FROM reports.invalid_days AS i
-        WHERE i.summary = p_summary
+        INNER JOIN reports.summaries AS s ON i.summary = s.name
+        CROSS JOIN LATERAL generate_series(
+            i.day,
+            CASE s.bucket_grain WHEN 'month' THEN i.day + interval '1 month' - interval '1 day' ELSE i.day END,
+            interval '1 day'
+        ) AS g (day)
+        WHERE i.summary = p_summary AND i.day IS NOT NULL
+        UNION
+        SELECT NULL::date
+        FROM reports.invalid_days AS i
+        WHERE i.summary = p_summary AND i.day IS NULL
         UNION
         SELECT d.day
         FROM reports._change_days AS d
@@ -42,7 +53,8 @@ $$;
 
 COMMENT ON FUNCTION reports._pending_days(text) IS
 'The local days (reports.timezone()) whose stored rows of summary p_summary may differ from a recompute at the
-caller''s snapshot: the days in reports.invalid_days, and those of the reports.change_log rows the snapshot sees;
+caller''s snapshot: the days in reports.invalid_days (every day of the month of an entry of a summary with month
+buckets, bucket_grain month), and those of the reports.change_log rows the snapshot sees;
 every day (''{(,)}'') when a full refresh is due (reports._full_refresh_due) or a change invalidated the whole
 summary; the pending days of the summaries it is computed from (depends_on) are added to its own; empty when it
 is up to date. Every other day of the summary equals its recompute: a change committed

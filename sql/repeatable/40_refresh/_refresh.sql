@@ -167,15 +167,20 @@ BEGIN
                 -- Every invalid day of this summary is now recomputed at this snapshot or later.
                 -- Hand what was recomputed on to the summaries computed from this one (depends_on): every
                 -- day after a full refresh, else the days just refreshed (the whole summary, day NULL, for
-                -- one without a day bucket), kept until they refresh them.
+                -- one without a day bucket; for one with month buckets, bucket_grain month, the first day
+                -- of each month holding such a day), kept until they refresh them.
                 IF v_mode = 'full' THEN
                     UPDATE reports.summaries AS d SET needs_full_refresh = TRUE WHERE view = any(d.depends_on);
                 ELSE
                     INSERT INTO reports.invalid_days AS i (summary, day, changes, oldest_change_at)
-                    SELECT d.name, v.day, v.changes, v.oldest_change_at
+                    SELECT d.name, b.day, sum(v.changes), min(v.oldest_change_at)
                     FROM reports.invalid_days AS v
                     INNER JOIN reports.summaries AS d ON v.summary = any(d.depends_on)
+                    CROSS JOIN LATERAL (
+                        SELECT CASE d.bucket_grain WHEN 'month' THEN date_trunc('month', v.day::timestamp)::date ELSE v.day END
+                    ) AS b (day)
                     WHERE v.summary = view
+                    GROUP BY d.name, b.day
                     ON CONFLICT (summary, day) DO UPDATE
                         SET
                             changes = i.changes + excluded.changes,
@@ -239,5 +244,5 @@ a day bucket (pipeline_open, pipeline_open_by_stage) is recomputed whole when it
 incremental) or is refreshed in full. Logs every summary in reports.refresh_log and returns one row per summary
 (see reports.refresh_views). A summary refreshed without failure hands on to the summaries computed from it
 (depends_on) the days it recomputed, as invalid days of theirs (all of them, needs_full_refresh, after a full
-refresh; one whole-summary entry from a summary without a day bucket refreshed in mode incremental), which they
-refresh later in the same run, or, if that fails, in the next one (internal).';
+refresh; one whole-summary entry from a summary without a day bucket refreshed in mode incremental; the first
+day of each month concerned to a summary with month buckets, bucket_grain month), which they refresh later in the same run, or, if that fails, in the next one (internal).';

@@ -5,8 +5,9 @@
 -- (no SET clause; every name qualified), real-time reports honoured: with reports.realtime on, the
 -- days whose rows may be stale (the pending days of the day totals, which include those of the
 -- summary they are computed from) are computed live from the sources. The audit actor bitmaps
--- (audit_actors_by_day, audit_actions_by_day: sets of actors per day, V0016) are read the same way, and
--- so are the totals of V0017: payment_open_spans_by_day (per creation day, due date and paid day),
+-- (audit_actors_by_day, audit_actions_by_day: sets of actors per day, V0016) are read the same way,
+-- with the month totals of V0018 (audit_actions_by_month) for the whole months of a range, and so are
+-- the totals of V0017: payment_open_spans_by_day (per creation day, due date and paid day),
 -- payments_invoiced_by_day, clients_created_by_day and pipeline_open_by_stage (per stage, no day).
 
 CREATE OR REPLACE FUNCTION reports._scoped_deal_outcome_days(p_owner_ids bigint[], p_from date, p_to date)
@@ -196,15 +197,50 @@ STABLE
 AS $$
     WITH live AS MATERIALIZED (
         SELECT reports._live_days('audit_actions_by_day', p_from, p_to) AS days
+    ),
+
+    -- In scope all, the whole months of the range with no day computed live, read from the month totals
+    -- (one row per month, dated its first day, instead of a row per day).
+    months AS MATERIALIZED (
+        SELECT coalesce(range_agg(m.days), '{}'::datemultirange) AS days
+        FROM live
+        CROSS JOIN LATERAL reports._live_days('audit_actions_by_month', p_from, p_to) AS lm (days)
+        CROSS JOIN LATERAL generate_series(
+            date_trunc('month', (p_from - 1)::timestamp) + interval '1 month',
+            date_trunc('month', (p_to + 1)::timestamp) - interval '1 month',
+            interval '1 month'
+        ) AS g (month)
+        CROSS JOIN LATERAL (SELECT daterange(g.month::date, (g.month + interval '1 month')::date) AS days) AS m
+        WHERE p_owner_ids IS NULL AND NOT m.days && (live.days + lm.days)
+    ),
+
+    -- the other days of the range, read day by day
+    day_ranges AS MATERIALIZED (
+        SELECT r.days
+        FROM months
+        CROSS JOIN LATERAL unnest(
+            datemultirange(daterange(coalesce(p_from, '-infinity'), coalesce(p_to, 'infinity'), '[]')) - months.days
+        ) AS r (days)
+        WHERE p_owner_ids IS NULL
     )
 
+    SELECT
+        t.month,
+        t.action,
+        t.entity_type,
+        t.actor_block,
+        t.events,
+        t.actors
+    FROM months
+    INNER JOIN reports.audit_actions_by_month AS t
+        ON t.month >= lower(range_merge(months.days)) AND t.month < upper(range_merge(months.days))
+    WHERE t.month <@ months.days
+    UNION ALL
     SELECT t.*
-    FROM reports.audit_actions_by_day AS t
+    FROM day_ranges AS r
     CROSS JOIN live
-    WHERE
-        p_owner_ids IS NULL
-        AND t.day BETWEEN coalesce(p_from, '-infinity') AND coalesce(p_to, 'infinity')
-        AND NOT t.day <@ live.days
+    INNER JOIN reports.audit_actions_by_day AS t ON t.day >= lower(r.days) AND t.day < upper(r.days)
+    WHERE NOT t.day <@ live.days
     UNION ALL
     SELECT
         c.day,
@@ -232,10 +268,12 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION reports._scoped_audit_action_days(bigint[], date, date) IS
-'Audit events with a visible actor per day, action, entity type and actor block, with the bitmap of those
-actors, for the days in p_from..p_to: in scope all (p_owner_ids null) the stored reports.audit_actions_by_day,
-else computed from reports._scoped_audit_activity; with reports.realtime on, live rows for the days with
-pending changes (internal, inlined)';
+'Audit events with a visible actor per action, entity type and actor block, with the bitmap of those actors,
+for the days in p_from..p_to, in rows that each cover one day or one whole month (day = the month''s first day:
+for sums and ORs over the range, not for grouping by day): in scope all (p_owner_ids null) the stored
+reports.audit_actions_by_month for the whole months of the range and reports.audit_actions_by_day for the other
+days, else per day computed from reports._scoped_audit_activity; with reports.realtime on, live rows for the days
+with pending changes, whose months are then read day by day (internal, inlined)';
 
 CREATE OR REPLACE FUNCTION reports._scoped_payments_invoiced_days(p_owner_ids bigint[], p_from date, p_to date)
 RETURNS SETOF reports.payments_invoiced_by_day

@@ -9,7 +9,12 @@ COMMENT ON COLUMN reports.summaries.compute_function IS
 'reports.<compute_function>(p_days daterange): the rows of the summary for the buckets in p_days.';
 COMMENT ON COLUMN reports.summaries.key_columns IS 'Columns of the table''s primary or unique key.';
 COMMENT ON COLUMN reports.summaries.bucket_column IS
-'Key column holding the local day bucket; NULL for a snapshot that is always replaced whole.';
+'Key column holding the local day bucket (bucket_grain day) or the first day of the month bucket (bucket_grain
+month); NULL for a snapshot that is always replaced whole.';
+COMMENT ON COLUMN reports.summaries.bucket_grain IS
+'day: one bucket per local day; month: one per calendar month, dated its first day, recomputed whole when a day
+of it changes in the summaries it depends on (its compute function returns the months whose first day lies in
+p_days).';
 COMMENT ON COLUMN reports.summaries.depends_on IS
 'Summaries whose contents this one is computed from (refreshed first; a failure there skips this one).';
 COMMENT ON COLUMN reports.summaries.refreshed_at IS

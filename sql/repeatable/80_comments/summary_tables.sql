@@ -174,3 +174,18 @@ and entity type.';
 COMMENT ON COLUMN reports.audit_actions_by_day.actors IS
 'The block''s actors with such an event that day: bit (actor_id & 4095), counted from the left from 0, is set
 for each (reports._actor_bit).';
+
+COMMENT ON TABLE reports.audit_actions_by_month IS
+'Audit events with an actor per calendar month (local days), action, entity type and actor block, with the set
+of their actors as a bitmap: reports.audit_actions_by_day ORed over the month; rows =
+reports.compute_audit_actions_by_month, refreshed right after audit_actions_by_day (bucket_grain month).';
+COMMENT ON COLUMN reports.audit_actions_by_month.month IS 'First day of the month (local dates of occurred_at).';
+COMMENT ON COLUMN reports.audit_actions_by_month.action IS 'The events'' action.';
+COMMENT ON COLUMN reports.audit_actions_by_month.entity_type IS 'The events'' entity type (may be NULL).';
+COMMENT ON COLUMN reports.audit_actions_by_month.actor_block IS
+'Block of 4096 actor ids: actor_id >> 12 (reports._actor_block).';
+COMMENT ON COLUMN reports.audit_actions_by_month.events IS 'Events of the block''s actors that month with this
+action and entity type.';
+COMMENT ON COLUMN reports.audit_actions_by_month.actors IS
+'The block''s actors with such an event that month: bit (actor_id & 4095), counted from the left from 0, is set
+for each (reports._actor_bit).';
