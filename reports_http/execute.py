@@ -169,8 +169,10 @@ class _FirstTrip:
             _discard_transaction(conn)
             raise
 
-    def rows(self, conn: Conn, results: list[PGresult]) -> list[Row]:
-        return pipeline.load_rows(conn, results[self.fetched]) if self.fetched is not None else []
+    def rows(self, conn: Conn, results: list[PGresult], *, numeric_as_text: bool = False) -> list[Row]:
+        if self.fetched is None:
+            return []
+        return pipeline.load_rows(conn, results[self.fetched], numeric_as_text=numeric_as_text)
 
     def total(self, results: list[PGresult], fetched: int) -> int:
         """Rows of the whole result (a finished page): skipped + sent + counted."""
@@ -179,7 +181,7 @@ class _FirstTrip:
 
     def page(self, conn: Conn, results: list[PGresult]) -> Page:
         """The page of a finished trip: its rows, the total and the refresh time."""
-        rows = self.rows(conn, results)
+        rows = self.rows(conn, results, numeric_as_text=True)  # only rendered as JSON
         return Page(rows, self.total(results, len(rows)), self.refreshed_at(conn, results))
 
     def refreshed_at(self, conn: Conn, results: list[PGresult]) -> datetime | None:

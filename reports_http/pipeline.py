@@ -134,10 +134,24 @@ async def run_async(conn: psycopg.Connection[Any], statements: Sequence[Statemen
         exchange.close()
 
 
-def load_rows(conn: psycopg.Connection[Any], result: pq.abc.PGresult) -> list[dict[str, Any]]:
-    """The rows of a result as dicts by column name, loaded by psycopg's loaders (as ``dict_row``)."""
+#: OIDs of ``numeric`` and ``text`` (``pg_type``).
+NUMERIC_OID, TEXT_OID = 1700, 25
+
+
+def load_rows(
+    conn: psycopg.Connection[Any], result: pq.abc.PGresult, *, numeric_as_text: bool = False
+) -> list[dict[str, Any]]:
+    """The rows of a result as dicts by column name, loaded by psycopg's loaders (as ``dict_row``).
+
+    With ``numeric_as_text``, ``numeric`` columns of a text-format result come as the server's
+    text (``12.50``, ``NaN``: the exact digits, which is all JSON needs) instead of a ``Decimal``.
+    """
     tx = Transformer(conn)
     tx.set_pgresult(result)
+    if numeric_as_text:
+        types = [result.ftype(i) for i in range(result.nfields)]
+        if NUMERIC_OID in types and all(result.fformat(i) == pq.Format.TEXT for i in range(result.nfields)):
+            tx.set_loader_types([TEXT_OID if t == NUMERIC_OID else t for t in types], pq.Format.TEXT)
     encoding = conn.info.encoding
     names = [(result.fname(i) or b"").decode(encoding) for i in range(result.nfields)]
     rows: list[dict[str, Any]] = tx.load_rows(

@@ -176,6 +176,26 @@ def test_special_numbers_are_json_strings() -> None:
     assert (doc["data"][0]["won_amount"], doc["data"][0]["growth_pct"]) == ("NaN", "-Infinity")
 
 
+def test_numeric_text_from_the_server_is_written_as_the_same_json_as_its_decimal() -> None:
+    # A JSON page loads numeric columns as the server's text (reports_http.pipeline.load_rows).
+    texts = [
+        "12.50",
+        "-0.0001",
+        "0",
+        "123456789012345678901234567890.123456789",
+        "NaN",
+        "Infinity",
+        "-Infinity",
+    ]
+    blank = dict.fromkeys((c.name for c in COLUMNS), None)
+    as_text = [blank | {"won_amount": t} for t in texts]
+    as_decimal = [blank | {"won_amount": Decimal(t)} for t in texts]
+    assert rendered_bytes(Format.JSON, as_text) == rendered_bytes(Format.JSON, as_decimal)
+    data = json.loads(rendered_bytes(Format.JSON, as_text), parse_float=Decimal, parse_int=Decimal)["data"]
+    assert [row["won_amount"] for row in data[:4]] == [Decimal(t) for t in texts[:4]]
+    assert [row["won_amount"] for row in data[4:]] == texts[4:]
+
+
 def test_ndjson_lines_are_the_json_rows() -> None:
     rows = sample_rows()
     data = json.loads(rendered_bytes(Format.JSON, rows), parse_float=Decimal)["data"]

@@ -54,6 +54,33 @@ def test_values_round_trip_as_through_psycopg_execute(conn: psycopg.Connection[A
     assert list(row.values()) == VALUES
 
 
+NUMERIC_TEXTS = [
+    "12.50",
+    "-0.0001",
+    "0",
+    "123456789012345678901234567890.123456789",
+    "NaN",
+    "Infinity",
+    "-Infinity",
+]
+
+
+def test_numeric_as_text_gives_the_servers_digits_and_leaves_other_types_alone(
+    conn: psycopg.Connection[Any],
+) -> None:
+    query = (
+        "SELECT v::numeric AS n, v::numeric::text AS server_text, ARRAY[1.50, 2]::numeric[] AS arr, 7 AS i"
+        " FROM unnest($1::text[]) WITH ORDINALITY AS t (v, k) ORDER BY k"
+    )
+    [result] = pipeline.run(conn, [Statement(query.encode(), [NUMERIC_TEXTS])])
+    as_text = pipeline.load_rows(conn, result, numeric_as_text=True)
+    as_decimal = pipeline.load_rows(conn, result)
+    assert [r["n"] for r in as_text] == [r["server_text"] for r in as_text]
+    assert all(type(r["n"]) is str for r in as_text)
+    assert [Decimal(r["n"]) for r in as_text[:4]] == [r["n"] for r in as_decimal[:4]]
+    assert all(r["arr"] == [Decimal("1.50"), Decimal("2")] and r["i"] == 7 for r in as_text)
+
+
 def test_results_come_back_in_order_with_their_counts(conn: psycopg.Connection[Any]) -> None:
     statements = [
         Statement(b"BEGIN READ ONLY"),

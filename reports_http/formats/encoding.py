@@ -145,12 +145,51 @@ def json_value(value: Any) -> str:
     return "null" if text is None else _json_string(text)
 
 
+def _json_numeric(value: Any) -> str:
+    """A ``numeric`` value: a ``Decimal``, or the server's own text of it (``12.50``, ``NaN``: see
+    :func:`reports_http.pipeline.load_rows`), whose digits are already the JSON number."""
+    if value is None:
+        return "null"
+    if type(value) is str:
+        return value if value[-1].isdigit() else f'"{value}"'
+    return json_value(value)
+
+
+def _json_integer(value: Any) -> str:
+    return "null" if value is None else str(value)
+
+
+def _json_text(value: Any) -> str:
+    return "null" if value is None else _json_string(value)
+
+
+def _json_iso(value: Any) -> str:
+    return "null" if value is None else f'"{value.isoformat()}"'
+
+
+#: Encoders chosen once per column by its type name, for the common scalar types (the same text
+#: as :func:`json_value`, without its lookup per value); other types go through ``json_value``.
+_JSON_BY_TYPE: dict[str, Callable[[Any], str]] = {
+    "numeric": _json_numeric,
+    "bigint": _json_integer,
+    "integer": _json_integer,
+    "smallint": _json_integer,
+    "text": _json_text,
+    "date": _json_iso,
+    "timestamp with time zone": _json_iso,
+    "timestamp without time zone": _json_iso,
+}
+
+
 def json_object_encoder(columns: Sequence[Column]) -> Callable[[Mapping[str, Any]], str]:
     """A function writing a row as a JSON object, members in column order."""
-    keys = [(column.name, _json_string(column.name) + ":") for column in columns]
+    keys = [
+        (column.name, _json_string(column.name) + ":", _JSON_BY_TYPE.get(column.type, json_value))
+        for column in columns
+    ]
 
     def encode(row: Mapping[str, Any]) -> str:
-        return "{" + ",".join(key + json_value(row[name]) for name, key in keys) + "}"
+        return "{" + ",".join(key + value(row[name]) for name, key, value in keys) + "}"
 
     return encode
 
