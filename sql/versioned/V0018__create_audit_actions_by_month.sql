@@ -1,7 +1,7 @@
 -- Month totals of the audit actions (docs/architecture.md, "Storage"): audit_actions_by_day ORed over
 -- each calendar month. activity_by_action over a one-year range in scope all then ORs the bitmaps of
--- about 2,000 month rows instead of about 17,000 day rows (at one million deals: 45 ms -> under
--- 2 ms measured by hand on the benchmark database; docs/benchmarks.md has the benchmark figures).
+-- 540 month rows instead of 16,117 day rows (one million deals, 2025-11-01..2026-10-31: p50 from 34 to
+-- 3.9 ms, docs/benchmarks.md).
 --
 -- A summary whose bucket is a month: reports.summaries gets bucket_grain ('day', the default, or
 -- 'month'). Its bucket column holds the first day of the month. The refresh engine hands a month

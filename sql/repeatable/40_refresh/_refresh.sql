@@ -245,4 +245,5 @@ incremental) or is refreshed in full. Logs every summary in reports.refresh_log 
 (see reports.refresh_views). A summary refreshed without failure hands on to the summaries computed from it
 (depends_on) the days it recomputed, as invalid days of theirs (all of them, needs_full_refresh, after a full
 refresh; one whole-summary entry from a summary without a day bucket refreshed in mode incremental; the first
-day of each month concerned to a summary with month buckets, bucket_grain month), which they refresh later in the same run, or, if that fails, in the next one (internal).';
+day of each month concerned to a summary with month buckets, bucket_grain month), which they refresh later in
+the same run, or, if that fails, in the next one (internal).';
