@@ -200,18 +200,18 @@ AS $$
     ),
 
     -- In scope all, the whole months of the range with no day computed live, read from the month totals
-    -- (one row per month, dated its first day, instead of a row per day).
+    -- (one row per month, dated its first day, instead of a row per day). The live days of the month
+    -- totals include those of audit_actions_by_day, which they are computed from.
     months AS MATERIALIZED (
         SELECT coalesce(range_agg(m.days), '{}'::datemultirange) AS days
-        FROM live
-        CROSS JOIN LATERAL reports._live_days('audit_actions_by_month', p_from, p_to) AS lm (days)
+        FROM reports._live_days('audit_actions_by_month', p_from, p_to) AS lm (days)
         CROSS JOIN LATERAL generate_series(
             date_trunc('month', (p_from - 1)::timestamp) + interval '1 month',
             date_trunc('month', (p_to + 1)::timestamp) - interval '1 month',
             interval '1 month'
         ) AS g (month)
         CROSS JOIN LATERAL (SELECT daterange(g.month::date, (g.month + interval '1 month')::date) AS days) AS m
-        WHERE p_owner_ids IS NULL AND NOT m.days && (live.days + lm.days)
+        WHERE p_owner_ids IS NULL AND NOT m.days && lm.days
     ),
 
     -- the other days of the range, read day by day
