@@ -20,6 +20,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.telemetry import TelemetryConfig
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp
 
@@ -34,6 +35,11 @@ log = logging.getLogger("reports_http.app")
 TITLE = "reports"
 SUMMARY = "Read-only CRM reports: every exposed SQL function of schema reports as an endpoint."
 VERSION = "0.1.0"
+#: FastAPI's native OpenTelemetry hooks, all off: the service reports through its own request ids,
+#: ``Server-Timing`` and Prometheus ``/metrics`` (:mod:`reports_http.observe`), and FastAPI would
+#: otherwise look for configured OpenTelemetry providers on every request, which cost about a fifth
+#: of the CPU of a cached answer (docs/benchmarks.md, issue 4).
+TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
 class ReportsApi(FastAPI):
@@ -61,7 +67,9 @@ def create_app(settings: Settings) -> FastAPI:
             hangup()
             await run_in_threadpool(service.stop)
 
-    app = ReportsApi(title=TITLE, summary=SUMMARY, version=VERSION, lifespan=lifespan)
+    app = ReportsApi(
+        title=TITLE, summary=SUMMARY, version=VERSION, lifespan=lifespan, telemetry=TELEMETRY_OFF
+    )
     app.state.service = service
     errors.install(app)
     app.include_router(health.router)

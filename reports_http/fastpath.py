@@ -17,9 +17,10 @@ A report with no data version (it reads no summary, or the LISTEN connection is 
 version is not known) is answered the same way but neither cached nor given an ETag.
 
 What a query string asks (parameters, format, page: :func:`reports_http.cache.call_key`) is
-remembered per report, query string and ``Accept`` (at most :data:`REMEMBERED_CALLS`), so a
-repeated request is parsed once; the caller is authenticated on every request (a verified token
-is remembered by the authenticator until it expires).
+remembered per report, query string and ``Accept`` (at most :data:`REMEMBERED_CALLS`), so a repeated
+request is parsed once, and so is the ETag of a cache key at a data version; the caller is
+authenticated on every request (a verified token is remembered by the authenticator until it
+expires).
 
 Anything it cannot decide (no catalog yet, unknown report, no identity, invalid parameter) goes
 on to FastAPI untouched, which answers it as usual (404, 401, 400, ...) without caching.
@@ -64,7 +65,8 @@ _VARY = {
     "gateway-headers": b"Accept, X-User-Id, X-User-Roles",
     "insecure-dev": b"Accept",
 }
-#: Query strings remembered with what they ask (the memo is emptied when full).
+#: Query strings remembered with what they ask, and cache keys with their ETag headers per data
+#: version (each memo is emptied when full).
 REMEMBERED_CALLS = 4096
 _MAX_LAST_MODIFIED_MEMO = 10_000
 
@@ -111,6 +113,7 @@ class ReportCacheLayer:
         self._vary = _VARY.get(settings.auth, b"Accept")
         self._last_modified: dict[tuple[str, str], bytes | None] = {}
         self._requests: dict[tuple[str, bytes, str | None], tuple[Report, Request]] = {}
+        self._tags: dict[tuple[str, str], tuple[str, Headers]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET" or not scope["path"].startswith(PREFIX):
@@ -180,6 +183,17 @@ class ReportCacheLayer:
         if version is None:  # no data version known: answered, not cached
             return Plan(report, request, caller, None, None, None, None, [])
         key = cache_key(request.call, caller.user_id, caller.roles)
+        tag, response_headers = self._tag_of(report, key, version)
+        return Plan(
+            report, request, caller, key, version, tag, headers.get("if-none-match"), response_headers
+        )
+
+    def _tag_of(self, report: Report, key: str, version: str) -> tuple[str, Headers]:
+        """The ETag of ``key`` at ``version`` and the cache headers that carry it, remembered (never
+        changed once made: senders copy them)."""
+        known = self._tags.get((key, version))
+        if known is not None:
+            return known
         tag = etag(key, version)
         response_headers: Headers = [
             (b"etag", tag.encode()),
@@ -189,9 +203,10 @@ class ReportCacheLayer:
         last_modified = self._last_modified_of(report, version)
         if last_modified is not None:
             response_headers.append((b"last-modified", last_modified))
-        return Plan(
-            report, request, caller, key, version, tag, headers.get("if-none-match"), response_headers
-        )
+        if len(self._tags) >= REMEMBERED_CALLS:
+            self._tags.clear()
+        self._tags[(key, version)] = (tag, response_headers)
+        return tag, response_headers
 
     def _request_of(self, report: Report, query_string: bytes, accept: str | None) -> Request:
         """The query string parsed as the route parses it, remembered."""

@@ -1,16 +1,19 @@
 """The outermost ASGI layer: a request id, ``Server-Timing`` and the request metrics of every request.
 
 The id is the incoming ``X-Request-Id`` when it is a sane token (1 to 128 of ``A-Za-z0-9._:-``),
-else a new one; it is in the context of every log line written while serving the request
-(:mod:`reports_http.context`), in ``request.state.request_id`` (error bodies of 5xx answers show
-it) and in the ``X-Request-Id`` response header. ``Server-Timing: db;dur=<ms>, total;dur=<ms>``
-gives the time spent waiting for the database (pool included) and in the service until the
-headers were sent (for a stream: its first batch). The request is counted and timed in
-:class:`reports_http.metrics.Metrics` by route, report and status once its last byte is sent.
+else a new one (:func:`new_request_id`: 32 hex digits, unique without a system call per request); it
+is in the context of every log line written while serving the request (:mod:`reports_http.context`),
+in ``request.state.request_id`` (error bodies of 5xx answers show it) and in the ``X-Request-Id``
+response header. ``Server-Timing: db;dur=<ms>, total;dur=<ms>`` gives the time spent waiting for the
+database (pool included) and in the service until the headers were sent (for a stream: its first
+batch). The request is counted and timed in :class:`reports_http.metrics.Metrics` by route, report
+and status once its last byte is sent.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
 import secrets
 import time
@@ -22,6 +25,23 @@ from reports_http.service import Service
 _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 #: Routes by exact path (anything else is ``other``; report calls are ``/reports/{name}``).
 ROUTES = frozenset({"/reports", "/refresh", "/metrics", "/health", "/ready", "/openapi.json", "/docs"})
+
+
+_PROCESS_ID = secrets.token_hex(8)  # random per process: ids of two workers never collide
+_SEQUENCE = itertools.count(1)
+
+
+def _new_process() -> None:
+    global _PROCESS_ID, _SEQUENCE
+    _PROCESS_ID, _SEQUENCE = secrets.token_hex(8), itertools.count(1)
+
+
+os.register_at_fork(after_in_child=_new_process)  # a forked worker must not repeat its parent's ids
+
+
+def new_request_id() -> str:
+    """32 hex digits: this process's random half, then a sequence number (not secret, only unique)."""
+    return f"{_PROCESS_ID}{next(_SEQUENCE) & 0xFFFF_FFFF_FFFF_FFFF:016x}"
 
 
 def route_of(path: str) -> str:
@@ -49,7 +69,7 @@ class ObserveLayer:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = incoming_request_id(scope) or secrets.token_hex(16)
+        request_id = incoming_request_id(scope) or new_request_id()
         ctx = context.RequestContext(request_id)
         token = context.current.set(ctx)
         state = scope.get("state")

@@ -79,6 +79,8 @@ class DataVersions:
         self._loaded = False
         self._lock = threading.Lock()
         self._listeners: list[Callable[[frozenset[str]], None]] = []
+        # version() per summaries tuple: (summaries mapping, definitions, today) it was made from, and it
+        self._versions: dict[tuple[str, ...], tuple[Mapping[str, SummaryVersion], str, date, str | None]] = {}
         self.today = Today(timezone)
         self.listening: Callable[[], bool] = lambda: True
 
@@ -92,17 +94,22 @@ class DataVersions:
     def summaries(self) -> Mapping[str, SummaryVersion]:
         return self._summaries
 
-    def version(self, summaries: Iterable[str]) -> str | None:
+    def version(self, summaries: tuple[str, ...]) -> str | None:
         """The data version of a report reading ``summaries`` as text; None when unknown (not loaded, a
-        summary not known, or a report that reads no summary: its data version cannot be told)."""
-        known = self._summaries
+        summary not known, or a report that reads no summary: its data version cannot be told).
+        Remembered per ``summaries`` until the generations, the definitions or the day change (both
+        are replaced, never changed in place, so the memo compares them by identity)."""
+        known, definitions, today = self._summaries, self._definitions, self.today()
+        memo = self._versions.get(summaries)
+        if memo is not None and memo[0] is known and memo[1] is definitions and memo[2] == today:
+            return memo[3]
         try:
             generations = ",".join(str(known[name].generation) for name in summaries)
         except KeyError:
-            return None
-        if not generations:
-            return None
-        return f"{generations};{self._definitions};{self.today().isoformat()}"
+            generations = ""
+        version = f"{generations};{definitions};{today.isoformat()}" if generations else None
+        self._versions[summaries] = (known, definitions, today, version)
+        return version
 
     def refreshed_at(self, summaries: Iterable[str]) -> datetime | None:
         """The oldest refresh time of ``summaries`` (None if one was never refreshed or is unknown)."""

@@ -4,7 +4,7 @@ refresh (and after a lost LISTEN connection), caller scopes never shared, TTL ex
 from __future__ import annotations
 
 import time
-from datetime import UTC, date
+from datetime import UTC, date, timedelta
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -15,6 +15,7 @@ from http_support import P_FROM, P_TO, api, bearer, json_rows, refresh, sql_as_c
 from prometheus_client.parser import text_string_to_metric_families
 
 from reports_cli.db import connect
+from reports_http.versions import DataVersions
 
 REPORT = "/reports/revenue_by_period"
 PARAMS = {"p_from": P_FROM, "p_to": P_TO, "p_grain": "quarter"}
@@ -270,3 +271,33 @@ def test_errors_are_neither_cached_nor_tagged(url: str) -> None:
     for response in (bad, again, missing):
         assert "ETag" not in response.headers
     assert entries == 0
+
+
+def test_a_data_version_is_remembered_until_a_generation_the_definitions_or_the_day_change(url: str) -> None:
+    versions = DataVersions(url, "UTC")
+    assert versions.reload("test")
+    summaries = ("deal_outcomes_daily", "payments_collected_daily")
+
+    def expected() -> str:
+        """The version made from scratch, as the module docstring defines it."""
+        known = versions.summaries
+        generations = ",".join(str(known[name].generation) for name in summaries)
+        return f"{generations};{versions._definitions};{versions.today().isoformat()}"
+
+    first = versions.version(summaries)
+    assert first == expected() and versions.version(summaries) is first  # the second one is remembered
+    generation = versions.summaries["deal_outcomes_daily"].generation
+    add_won_deal(url, 1, Decimal("5.00"))
+    refresh(url)  # deal_outcomes_daily changes: a new generation
+    assert versions.reload("test")
+    bumped = versions.version(summaries)
+    assert bumped != first and bumped == expected()
+    assert bumped.startswith(f"{generation + 1},")
+    assert versions.version(("payments_collected_daily",)) == expected().split(",", 1)[1]
+    versions._definitions = versions._definitions + "x"  # as a reload after `reports migrate` does
+    redefined = versions.version(summaries)
+    assert redefined != bumped and redefined == expected()
+    tomorrow = versions.today() + timedelta(days=1)
+    versions.today = lambda: tomorrow  # type: ignore[method-assign]
+    assert versions.version(summaries) == expected() and tomorrow.isoformat() in versions.version(summaries)
+    assert versions.version(("no_such_summary",)) is None and versions.version(()) is None

@@ -4,6 +4,7 @@ summary), the request id in responses and log lines, and ``Server-Timing``."""
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 import uuid
@@ -17,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from psycopg import sql
 
 from reports_cli.db import connect
+from reports_http.observe import new_request_id
 
 FUNNEL = "/reports/stage_funnel"
 RANGE = {"p_from": P_FROM, "p_to": P_TO}
@@ -169,3 +171,21 @@ def test_log_lines_carry_the_request_id(url: str, caplog: pytest.LogCaptureFixtu
     assert all(getattr(r, "request_id", None) == "req-42" for r in lines)
     outside = [r for r in caplog.records if r.getMessage().startswith("catalog loaded")]
     assert outside and all(getattr(r, "request_id", None) == "-" for r in outside)
+
+
+def test_made_request_ids_are_unique_and_a_forked_worker_makes_its_own() -> None:
+    made = [new_request_id() for _ in range(10_000)]
+    assert len(set(made)) == len(made)
+    assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in made)
+    assert len({i[:16] for i in made}) == 1  # one process: one random half, then a sequence
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: what a worker forked from this process would make
+        os.write(writer, ",".join(new_request_id() for _ in range(3)).encode())
+        os._exit(0)
+    os.close(writer)
+    with os.fdopen(reader) as pipe:
+        child = pipe.read().split(",")
+    os.waitpid(pid, 0)
+    assert len(child) == 3 and all(re.fullmatch(r"[0-9a-f]{32}", i) for i in child)
+    assert child[0][:16] != made[0][:16] and not set(child) & set(made)
