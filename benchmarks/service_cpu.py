@@ -1,11 +1,13 @@
 """The service's own CPU per request: the ASGI app called in-process, no HTTP server, no load tool.
 
 Usage: .venv/bin/python benchmarks/service_cpu.py [--scale 1000] [--reports bench_rows,revenue_by_period]
-       [--requests 2000] [--rounds 3] [--compare PATH]
+       [--requests 2000] [--rounds 3] [--answer uncached|cached|304] [--compare PATH]
 
 For each report (the calls of benchmarks/http_load.py: one year, JWT auth, caller role admin in the
-token, cache off, 2 pooled connections), a fresh process creates the app, makes 200 warm-up calls, then
-``--requests`` calls one after the other, and prints the process CPU time per request (user + system:
+token, 2 pooled connections), a fresh process creates the app, makes 200 warm-up calls, then
+``--requests`` calls one after the other, answered as ``--answer`` says: ``uncached`` (cache off, the
+default: every call runs the report), ``cached`` (a warm cache: every call a hit) or ``304`` (every
+call with the current ETag in ``If-None-Match``), and prints the process CPU time per request (user + system:
 the service's Python and libpq work; the database runs in its own processes) and the wall time per
 request. Loaded-machine noise moves single figures by 10% or more, so ``--compare PATH`` measures a
 second source tree (a checkout of another commit, e.g. ``git worktree add /tmp/before HEAD~1``) in the
@@ -33,7 +35,11 @@ WARMUP = 200
 JWT_SECRET = "benchmark-secret-" + "x" * 32
 
 
-def measure(report: str, url: str, requests: int) -> dict[str, float]:
+#: The status of every timed call, per kind of answer.
+ANSWERS = {"uncached": 200, "cached": 200, "304": 304}
+
+
+def measure(report: str, url: str, requests: int, answer: str) -> dict[str, float]:
     """Runs in the worker process: CPU and wall time per request of ``report`` through the app."""
     sys.path.insert(0, str(HERE))
     import http_load
@@ -50,7 +56,7 @@ def measure(report: str, url: str, requests: int) -> dict[str, float]:
             "REPORTS_AUTH": "jwt",
             "REPORTS_JWT_SECRET": JWT_SECRET,
             "REPORTS_POOL_SIZE": "2",
-            "REPORTS_CACHE_TTL": "0",
+            "REPORTS_CACHE_TTL": "0" if answer == "uncached" else "3600",
         }
     )
     from reports_cli.settings import Settings
@@ -77,24 +83,31 @@ def measure(report: str, url: str, requests: int) -> dict[str, float]:
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def call() -> None:
+    tags: list[bytes] = []
+
+    async def call(expected: int = 200) -> None:
         statuses: list[int] = []
 
         async def send(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 statuses.append(message["status"])
+                tags[:] = [v for k, v in message["headers"] if k == b"etag"] or tags
 
         await app(dict(scope), receive, send)
-        if statuses != [200]:
-            raise SystemExit(f"{report}: answered {statuses}, not 200")
+        if statuses != [expected]:
+            raise SystemExit(f"{report}: answered {statuses}, not {expected}")
 
     async def run() -> dict[str, float]:
         async with app.router.lifespan_context(app):
             for _ in range(WARMUP):
                 await call()
+            if answer == "304":
+                if not tags:
+                    raise SystemExit(f"{report}: no ETag to revalidate with")
+                scope["headers"] = [*scope["headers"], (b"if-none-match", tags[0])]
             wall, cpu = time.perf_counter(), time.process_time()
             for _ in range(requests):
-                await call()
+                await call(ANSWERS[answer])
             return {
                 "cpu_ms": (time.process_time() - cpu) / requests * 1000,
                 "wall_ms": (time.perf_counter() - wall) / requests * 1000,
@@ -103,11 +116,11 @@ def measure(report: str, url: str, requests: int) -> dict[str, float]:
     return asyncio.run(run())
 
 
-def worker(tree: Path, report: str, url: str, requests: int) -> dict[str, float]:
+def worker(tree: Path, report: str, url: str, requests: int, answer: str) -> dict[str, float]:
     """One measurement in a new process that imports the project from ``tree``."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     done = subprocess.run(
-        [sys.executable, str(HERE / "service_cpu.py"), "--worker", report, url, str(requests)],
+        [sys.executable, str(HERE / "service_cpu.py"), "--worker", report, url, str(requests), answer],
         env=env,
         cwd=tree,
         capture_output=True,
@@ -121,14 +134,15 @@ def worker(tree: Path, report: str, url: str, requests: int) -> dict[str, float]
 
 
 def main() -> None:
-    if len(sys.argv) == 5 and sys.argv[1] == "--worker":
-        print(json.dumps(measure(sys.argv[2], sys.argv[3], int(sys.argv[4]))))
+    if len(sys.argv) == 6 and sys.argv[1] == "--worker":
+        print(json.dumps(measure(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=1000)
     parser.add_argument("--reports", default="bench_rows,revenue_by_period,dashboard")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--answer", choices=list(ANSWERS), default="uncached")
     parser.add_argument("--compare", type=Path, help="a second source tree, measured in the same run")
     args = parser.parse_args()
     trees = [("this tree", ROOT)] + ([("compared", args.compare.resolve())] if args.compare else [])
@@ -140,13 +154,14 @@ def main() -> None:
     from _common import bench_database, load_average, machine
 
     print(f"machine: {machine()}")
+    print(f"answer: {args.answer}")
     with bench_database(args.scale) as url:
         rows = []
         for report in args.reports.split(","):
             samples: dict[str, list[dict[str, float]]] = {label: [] for label, _ in trees}
             for round_no in range(1, args.rounds + 1):
                 for label, tree in trees:
-                    figure = worker(tree, report, url, args.requests)
+                    figure = worker(tree, report, url, args.requests, args.answer)
                     samples[label].append(figure)
                     print(
                         f"{report} round {round_no} {label}: cpu {figure['cpu_ms']:.3f} ms,"
