@@ -21,8 +21,9 @@ run: ## local cluster + demo data (unless REPORTS_DATABASE_URL is set), migrate,
 test: ## lint (ruff, sqlfluff, squawk) and the whole test suite on a throwaway PostgreSQL
 	scripts/test.sh
 
-lint: install ## ruff, sqlfluff and squawk only
+lint: install ## ruff (lint and format check), sqlfluff and squawk only
 	$(POETRY) run ruff check .
+	$(POETRY) run ruff format --check .
 	$(POETRY) run sqlfluff lint sql/
 	$(POETRY) run squawk sql/versioned/*.sql
 

@@ -15,8 +15,9 @@ step "Poetry and the project's dependencies"
 step "PostgreSQL extensions used by the checks"
 scripts/ensure-pg-packages.sh
 
-step "ruff (Python lint)"
+step "ruff (Python lint and format check)"
 "$POETRY" run ruff check .
+"$POETRY" run ruff format --check .
 
 step "sqlfluff (SQL lint, dialect postgres)"
 "$POETRY" run sqlfluff lint sql/

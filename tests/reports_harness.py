@@ -183,8 +183,10 @@ def assert_same_rows(got: list[Row], expected: list[Row], *, context: str = "") 
     for i, (g, e) in enumerate(zip(got, expected, strict=False)):
         diff = _diff(g, e)
         if diff:
-            problems.append(f"row {i} {_key(e)}: " + ", ".join(f"{k}: got {v[0]!r}, expected {v[1]!r}"
-                                                              for k, v in diff.items()))
+            problems.append(
+                f"row {i} {_key(e)}: "
+                + ", ".join(f"{k}: got {v[0]!r}, expected {v[1]!r}" for k, v in diff.items())
+            )
     assert not problems, f"{context}: {len(problems)} mismatch(es):\n  " + "\n  ".join(problems[:12])
 
 

@@ -53,7 +53,11 @@ def test_periods_are_dense_clipped_and_iso_weeks() -> None:
     assert (span[0].first, span[-1].last) == (date(2024, 2, 14), date(2024, 3, 5))
     quarters = periods(date(2024, 2, 14), date(2025, 1, 1), "quarter")
     assert [p.start for p in quarters] == [
-        date(2024, 1, 1), date(2024, 4, 1), date(2024, 7, 1), date(2024, 10, 1), date(2025, 1, 1)
+        date(2024, 1, 1),
+        date(2024, 4, 1),
+        date(2024, 7, 1),
+        date(2024, 10, 1),
+        date(2025, 1, 1),
     ]
     assert len(periods(date(2024, 1, 1), date(2024, 12, 31), "day")) == 366
 

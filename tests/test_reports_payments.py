@@ -84,8 +84,11 @@ def test_payments_aging_day_before_and_after_midnight(report_dbs: ReportDbs, tim
     day = _as_of(rdb, "midnight")
     for as_of in (day - timedelta(days=1), day, day + timedelta(days=1)):
         expected = rdb.reference("admin").payments_aging(as_of)
-        assert_same_rows(rdb.call("admin", "payments_aging", p_as_of=as_of), expected,
-                         context=label(rdb, "admin", p_as_of=as_of))
+        assert_same_rows(
+            rdb.call("admin", "payments_aging", p_as_of=as_of),
+            expected,
+            context=label(rdb, "admin", p_as_of=as_of),
+        )
 
 
 @pytest.mark.parametrize("timezone", TIMEZONES)
