@@ -84,6 +84,7 @@ def measure(report: str, url: str, requests: int, answer: str) -> dict[str, floa
         return {"type": "http.request", "body": b"", "more_body": False}
 
     tags: list[bytes] = []
+    timings: list[bytes] = []
 
     async def call(expected: int = 200) -> None:
         statuses: list[int] = []
@@ -92,6 +93,7 @@ def measure(report: str, url: str, requests: int, answer: str) -> dict[str, floa
             if message["type"] == "http.response.start":
                 statuses.append(message["status"])
                 tags[:] = [v for k, v in message["headers"] if k == b"etag"] or tags
+                timings[:] = [v for k, v in message["headers"] if k == b"server-timing"]
 
         await app(dict(scope), receive, send)
         if statuses != [expected]:
@@ -108,10 +110,16 @@ def measure(report: str, url: str, requests: int, answer: str) -> dict[str, floa
             wall, cpu = time.perf_counter(), time.process_time()
             for _ in range(requests):
                 await call(ANSWERS[answer])
-            return {
+            timed = {
                 "cpu_ms": (time.process_time() - cpu) / requests * 1000,
                 "wall_ms": (time.perf_counter() - wall) / requests * 1000,
             }
+            # A hit or a 304 waits for no database (Server-Timing db;dur=0.0); the calls are all alike, so
+            # the last one tells whether they were answered from memory (a body above the cache's size
+            # cap would not be).
+            if answer != "uncached" and not (timings and timings[0].startswith(b"db;dur=0.0,")):
+                raise SystemExit(f"{report}: the last call was not answered from memory ({timings})")
+            return timed
 
     return asyncio.run(run())
 

@@ -32,7 +32,7 @@ max-age=<REPORTS_CACHE_TTL>``, ``Vary`` and, when the data was ever refreshed, `
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import format_datetime
@@ -43,13 +43,14 @@ from starlette.concurrency import run_in_threadpool
 
 from reports_http import context, formats
 from reports_http.auth import AuthError, Caller
-from reports_http.cache import Headers, cache_key, call_key, etag, if_none_match
+from reports_http.cache import Header, Headers, cache_key, call_key, etag, if_none_match
 from reports_http.catalog import Report
 from reports_http.errors import from_exception
 from reports_http.execute import ROWS_ON_LOOP, fetch_page_on_loop
 from reports_http.params import Paging, ParamError, params_used, parse_paging, parse_params
 from reports_http.routes import DATABASE_ERRORS, call_of, json_page, page_response
 from reports_http.service import Service
+from reports_http.versions import SummaryVersion
 
 log = logging.getLogger("reports_http.fastpath")
 
@@ -68,7 +69,6 @@ _VARY = {
 #: Query strings remembered with what they ask, and cache keys with their ETag headers per data
 #: version (each memo is emptied when full).
 REMEMBERED_CALLS = 4096
-_MAX_LAST_MODIFIED_MEMO = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +111,9 @@ class ReportCacheLayer:
         settings = service.settings
         self._cache_control = f"private, max-age={settings.cache_ttl}".encode()
         self._vary = _VARY.get(settings.auth, b"Accept")
-        self._last_modified: dict[tuple[str, str], bytes | None] = {}
         self._requests: dict[tuple[str, bytes, str | None], tuple[Report, Request]] = {}
-        self._tags: dict[tuple[str, str], tuple[str, Headers]] = {}
+        # (cache key, version) -> (the summaries' versions they were made from, ETag, its headers)
+        self._tags: dict[tuple[str, str], tuple[Mapping[str, SummaryVersion], str, tuple[Header, ...]]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET" or not scope["path"].startswith(PREFIX):
@@ -189,24 +189,26 @@ class ReportCacheLayer:
         )
 
     def _tag_of(self, report: Report, key: str, version: str) -> tuple[str, Headers]:
-        """The ETag of ``key`` at ``version`` and the cache headers that carry it, remembered (never
-        changed once made: senders copy them)."""
+        """The ETag of ``key`` at ``version`` and a new list of the cache headers that carry it.
+        Remembered while the summaries' versions are the same mapping: a reload after a refresh
+        notification replaces it with the exact refresh times (``Last-Modified``) at the same version."""
+        summaries = self.service.versions.summaries
         known = self._tags.get((key, version))
-        if known is not None:
-            return known
+        if known is not None and known[0] is summaries:
+            return known[1], list(known[2])
         tag = etag(key, version)
-        response_headers: Headers = [
+        headers: tuple[Header, ...] = (
             (b"etag", tag.encode()),
             (b"cache-control", self._cache_control),
             (b"vary", self._vary),
-        ]
-        last_modified = self._last_modified_of(report, version)
+        )
+        last_modified = self._last_modified_of(report)
         if last_modified is not None:
-            response_headers.append((b"last-modified", last_modified))
+            headers += ((b"last-modified", last_modified),)
         if len(self._tags) >= REMEMBERED_CALLS:
             self._tags.clear()
-        self._tags[(key, version)] = (tag, response_headers)
-        return tag, response_headers
+        self._tags[(key, version)] = (summaries, tag, headers)
+        return tag, list(headers)
 
     def _request_of(self, report: Report, query_string: bytes, accept: str | None) -> Request:
         """The query string parsed as the route parses it, remembered."""
@@ -226,18 +228,11 @@ class ReportCacheLayer:
         self._requests[memo_key] = (report, request)
         return request
 
-    def _last_modified_of(self, report: Report, version: str) -> bytes | None:
-        memo_key = (report.name, version)
-        if memo_key not in self._last_modified:
-            if len(self._last_modified) >= _MAX_LAST_MODIFIED_MEMO:
-                self._last_modified.clear()
-            refreshed_at = self.service.versions.refreshed_at(report.summaries)
-            self._last_modified[memo_key] = (
-                format_datetime(refreshed_at.astimezone(UTC), usegmt=True).encode()
-                if refreshed_at is not None
-                else None
-            )
-        return self._last_modified[memo_key]
+    def _last_modified_of(self, report: Report) -> bytes | None:
+        refreshed_at = self.service.versions.refreshed_at(report.summaries)
+        if refreshed_at is None:
+            return None
+        return format_datetime(refreshed_at.astimezone(UTC), usegmt=True).encode()
 
 
 class _Recorder:

@@ -36,7 +36,8 @@ def _new_process() -> None:
     _PROCESS_ID, _SEQUENCE = secrets.token_hex(8), itertools.count(1)
 
 
-os.register_at_fork(after_in_child=_new_process)  # a forked worker must not repeat its parent's ids
+if hasattr(os, "register_at_fork"):  # POSIX: a forked worker must not repeat its parent's ids
+    os.register_at_fork(after_in_child=_new_process)
 
 
 def new_request_id() -> str:

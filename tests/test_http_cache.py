@@ -4,7 +4,7 @@ refresh (and after a lost LISTEN connection), caller scopes never shared, TTL ex
 from __future__ import annotations
 
 import time
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -15,7 +15,7 @@ from http_support import P_FROM, P_TO, api, bearer, json_rows, refresh, sql_as_c
 from prometheus_client.parser import text_string_to_metric_families
 
 from reports_cli.db import connect
-from reports_http.versions import DataVersions
+from reports_http.versions import DataVersions, SummaryVersion
 
 REPORT = "/reports/revenue_by_period"
 PARAMS = {"p_from": P_FROM, "p_to": P_TO, "p_grain": "quarter"}
@@ -291,13 +291,32 @@ def test_a_data_version_is_remembered_until_a_generation_the_definitions_or_the_
     refresh(url)  # deal_outcomes_daily changes: a new generation
     assert versions.reload("test")
     bumped = versions.version(summaries)
-    assert bumped != first and bumped == expected()
+    assert bumped is not None and bumped != first and bumped == expected()
     assert bumped.startswith(f"{generation + 1},")
     assert versions.version(("payments_collected_daily",)) == expected().split(",", 1)[1]
     versions._definitions = versions._definitions + "x"  # as a reload after `reports migrate` does
     redefined = versions.version(summaries)
     assert redefined != bumped and redefined == expected()
     tomorrow = versions.today() + timedelta(days=1)
-    versions.today = lambda: tomorrow  # type: ignore[method-assign]
-    assert versions.version(summaries) == expected() and tomorrow.isoformat() in versions.version(summaries)
+    versions.today = lambda: tomorrow  # type: ignore[assignment]
+    next_day = versions.version(summaries)
+    assert next_day is not None and next_day == expected() and tomorrow.isoformat() in next_day
     assert versions.version(("no_such_summary",)) is None and versions.version(()) is None
+
+
+def test_last_modified_follows_the_refresh_times_even_at_the_same_data_version(url: str) -> None:
+    with api(url) as client:
+        first = client.get(REPORT, params=PARAMS, headers=bearer())
+        versions = client.app.state.service.versions
+        # As a refresh notification's reload does: the same generations, other (exact) refresh times.
+        later = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+        versions._summaries = {n: SummaryVersion(v.generation, later) for n, v in versions.summaries.items()}
+        second = client.get(REPORT, params=PARAMS, headers=bearer())
+        revalidated = client.get(
+            REPORT, params=PARAMS, headers={**bearer(), "If-None-Match": first.headers["ETag"]}
+        )
+    assert second.headers["ETag"] == first.headers["ETag"]
+    assert parsedate_to_datetime(first.headers["Last-Modified"]) != later
+    assert parsedate_to_datetime(second.headers["Last-Modified"]) == later
+    assert revalidated.status_code == 304
+    assert parsedate_to_datetime(revalidated.headers["Last-Modified"]) == later

@@ -180,9 +180,11 @@ def test_made_request_ids_are_unique_and_a_forked_worker_makes_its_own() -> None
     assert len({i[:16] for i in made}) == 1  # one process: one random half, then a sequence
     reader, writer = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the child: what a worker forked from this process would make
-        os.write(writer, ",".join(new_request_id() for _ in range(3)).encode())
-        os._exit(0)
+    if pid == 0:  # the child: what a worker forked from this process would make; never returns
+        try:
+            os.write(writer, ",".join(new_request_id() for _ in range(3)).encode())
+        finally:
+            os._exit(0)
     os.close(writer)
     with os.fdopen(reader) as pipe:
         child = pipe.read().split(",")
