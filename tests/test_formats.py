@@ -28,6 +28,7 @@ from typing import Any
 
 import openpyxl
 import pytest
+from numeric_samples import NUMERIC_TEXTS
 from pypdf import PdfReader
 
 from reports_http.formats import (
@@ -178,15 +179,7 @@ def test_special_numbers_are_json_strings() -> None:
 
 def test_numeric_text_from_the_server_is_written_as_the_same_json_as_its_decimal() -> None:
     # A JSON page loads numeric columns as the server's text (reports_http.pipeline.load_rows).
-    texts = [
-        "12.50",
-        "-0.0001",
-        "0",
-        "123456789012345678901234567890.123456789",
-        "NaN",
-        "Infinity",
-        "-Infinity",
-    ]
+    texts = NUMERIC_TEXTS
     blank = dict.fromkeys((c.name for c in COLUMNS), None)
     as_text = [blank | {"won_amount": t} for t in texts]
     as_decimal = [blank | {"won_amount": Decimal(t)} for t in texts]
@@ -429,7 +422,8 @@ def test_csv_peak_memory_under_tracemalloc_is_flat() -> None:
 PEAK_RSS_SCRIPT = textwrap.dedent(
     """
     import sys
-    from tests.test_formats import STREAM_COLUMNS, synthetic_rows
+    sys.path.insert(0, "tests")  # as pytest imports the tests: their support modules are top-level
+    from test_formats import STREAM_COLUMNS, synthetic_rows
     from reports_http.formats import Format, ReportMeta, render
 
     def kib(field):

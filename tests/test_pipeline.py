@@ -11,6 +11,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from numeric_samples import NUMERIC_TEXTS
 from psycopg import pq
 
 from reports_cli.db import connect
@@ -52,17 +53,6 @@ def test_values_round_trip_as_through_psycopg_execute(conn: psycopg.Connection[A
     assert row == ordinary
     assert list(row) == columns
     assert list(row.values()) == VALUES
-
-
-NUMERIC_TEXTS = [
-    "12.50",
-    "-0.0001",
-    "0",
-    "123456789012345678901234567890.123456789",
-    "NaN",
-    "Infinity",
-    "-Infinity",
-]
 
 
 def test_numeric_as_text_gives_the_servers_digits_and_leaves_other_types_alone(
