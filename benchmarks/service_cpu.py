@@ -1,7 +1,7 @@
 """The service's own CPU per request: the ASGI app called in-process, no HTTP server, no load tool.
 
 Usage: .venv/bin/python benchmarks/service_cpu.py [--scale 1000] [--reports bench_rows,revenue_by_period]
-       [--requests 2000] [--rounds 3] [--answer uncached|cached|304] [--compare PATH]
+       [--requests 2000] [--rounds 3] [--answer uncached|cached|304] [--db-wait-ms MS] [--compare PATH]
 
 For each report (the calls of benchmarks/http_load.py: one year, JWT auth, caller role admin in the
 token, 2 pooled connections), a fresh process creates the app, makes 200 warm-up calls, then
@@ -12,6 +12,10 @@ the service's Python and libpq work; the database runs in its own processes) and
 request. Loaded-machine noise moves single figures by 10% or more, so ``--compare PATH`` measures a
 second source tree (a checkout of another commit, e.g. ``git worktree add /tmp/before HEAD~1``) in the
 same run, alternating the two trees round by round, and prints the medians of both and their ratio.
+
+``--db-wait-ms MS`` makes the trivial ``bench_rows`` wait MS milliseconds in the database first
+(``pg_sleep``) and measures only it: the same work for the service as without the wait, so the
+difference is what waiting for a slower report costs the service (its process idle meanwhile).
 
 On a throwaway cluster (benchmarks/_common.py; BENCH_DATABASE_URL reuses a loaded database).
 """
@@ -39,7 +43,21 @@ JWT_SECRET = "benchmark-secret-" + "x" * 32
 ANSWERS = {"uncached": 200, "cached": 200, "304": 304}
 
 
-def measure(report: str, url: str, requests: int, answer: str) -> dict[str, float]:
+def bench_function(wait_ms: float) -> str:
+    """The SQL of http_load's ``bench_rows``, waiting ``wait_ms`` in the database first when above 0."""
+    import http_load
+
+    if wait_ms <= 0:
+        return http_load.BENCH_FUNCTION
+    waiting = http_load.BENCH_FUNCTION.replace("LANGUAGE sql STABLE", "LANGUAGE sql VOLATILE", 1).replace(
+        "    SELECT g,", f"    SELECT pg_catalog.pg_sleep({wait_ms / 1000!r});\n    SELECT g,", 1
+    )
+    if waiting.count("pg_sleep") != 1 or "VOLATILE" not in waiting:
+        raise SystemExit("benchmarks/http_load.py's bench_rows changed: --db-wait-ms cannot add its wait")
+    return waiting
+
+
+def measure(report: str, url: str, requests: int, answer: str, wait_ms: float) -> dict[str, float]:
     """Runs in the worker process: CPU and wall time per request of ``report`` through the app."""
     sys.path.insert(0, str(HERE))
     import http_load
@@ -47,7 +65,7 @@ def measure(report: str, url: str, requests: int, answer: str) -> dict[str, floa
     from reports_cli.db import connect
 
     with connect(url, autocommit=True) as conn:
-        conn.execute(http_load.BENCH_FUNCTION)
+        conn.execute(bench_function(wait_ms))
         user = conn.execute("SELECT min(id) AS id FROM crm.users").fetchone()
     assert user is not None and user["id"] is not None, "no user in crm.users"
     os.environ.update(
@@ -124,11 +142,12 @@ def measure(report: str, url: str, requests: int, answer: str) -> dict[str, floa
     return asyncio.run(run())
 
 
-def worker(tree: Path, report: str, url: str, requests: int, answer: str) -> dict[str, float]:
+def worker(tree: Path, report: str, url: str, requests: int, answer: str, wait_ms: float) -> dict[str, float]:
     """One measurement in a new process that imports the project from ``tree``."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
+    arguments = ["--worker", report, url, str(requests), answer, str(wait_ms)]
     done = subprocess.run(
-        [sys.executable, str(HERE / "service_cpu.py"), "--worker", report, url, str(requests), answer],
+        [sys.executable, str(HERE / "service_cpu.py"), *arguments],
         env=env,
         cwd=tree,
         capture_output=True,
@@ -142,8 +161,9 @@ def worker(tree: Path, report: str, url: str, requests: int, answer: str) -> dic
 
 
 def main() -> None:
-    if len(sys.argv) == 6 and sys.argv[1] == "--worker":
-        print(json.dumps(measure(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])))
+    if len(sys.argv) == 7 and sys.argv[1] == "--worker":
+        report, url, requests, answer, wait_ms = sys.argv[2:]
+        print(json.dumps(measure(report, url, int(requests), answer, float(wait_ms))))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=1000)
@@ -151,8 +171,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--answer", choices=list(ANSWERS), default="uncached")
+    parser.add_argument("--db-wait-ms", type=float, default=0.0, help="bench_rows waits so long (ms) first")
     parser.add_argument("--compare", type=Path, help="a second source tree, measured in the same run")
     args = parser.parse_args()
+    if args.db_wait_ms < 0 or (args.db_wait_ms and args.reports != "bench_rows"):
+        parser.error("--db-wait-ms must be at least 0 and goes with --reports bench_rows")
     trees = [("this tree", ROOT)] + ([("compared", args.compare.resolve())] if args.compare else [])
     for _, tree in trees:
         if not (tree / "reports_http" / "app.py").is_file():
@@ -162,14 +185,15 @@ def main() -> None:
     from _common import bench_database, load_average, machine
 
     print(f"machine: {machine()}")
-    print(f"answer: {args.answer}")
+    waits = f", bench_rows waits {args.db_wait_ms:g} ms in the database" if args.db_wait_ms else ""
+    print(f"answer: {args.answer}{waits}")
     with bench_database(args.scale) as url:
         rows = []
         for report in args.reports.split(","):
             samples: dict[str, list[dict[str, float]]] = {label: [] for label, _ in trees}
             for round_no in range(1, args.rounds + 1):
                 for label, tree in trees:
-                    figure = worker(tree, report, url, args.requests, args.answer)
+                    figure = worker(tree, report, url, args.requests, args.answer, args.db_wait_ms)
                     samples[label].append(figure)
                     print(
                         f"{report} round {round_no} {label}: cpu {figure['cpu_ms']:.3f} ms,"

@@ -441,6 +441,93 @@ def test_compute_functions_return_exactly_the_requested_days(refreshable: Conn) 
         assert refreshable.execute(query, {"days": days}).fetchone()["n"] == 0, name  # type: ignore[index]
 
 
+# --------------------------------------------------------------------------- rewriting days: insert or diff
+
+
+def refresh_days(conn: Conn, name: str, days: str) -> dict[str, Any]:
+    row = conn.execute("SELECT * FROM reports._refresh_days(%s, %s::datemultirange)", [name, days]).fetchone()
+    assert row is not None
+    return row
+
+
+def delete_days(conn: Conn, name: str, days: str) -> int:
+    deleted = conn.execute(
+        sql.SQL("DELETE FROM reports.{} WHERE {} <@ %s::datemultirange").format(
+            sql.Identifier(name), sql.Identifier(KEYS[name][0])
+        ),
+        [days],
+    )
+    return deleted.rowcount
+
+
+def wrap_compute_clients_created_daily(conn: Conn, extra_rows: str) -> None:
+    """Make reports.compute_clients_created_daily return its rows and ``extra_rows`` (a query over p_days)."""
+    conn.execute(
+        "ALTER FUNCTION reports.compute_clients_created_daily(daterange)"
+        " RENAME TO compute_clients_created_daily_real"
+    )
+    conn.execute(
+        "CREATE FUNCTION reports.compute_clients_created_daily(p_days daterange)"
+        " RETURNS TABLE (day date, owner_id bigint, clients bigint) LANGUAGE sql STABLE AS $$"
+        " SELECT * FROM reports.compute_clients_created_daily_real(p_days) UNION ALL " + extra_rows + " $$"
+    )
+
+
+@pytest.mark.parametrize(
+    "days",
+    # one range (stored rows selected by a range of the bucket column), several (by the list of their days)
+    ["{[2025-01-01,2025-04-01)}", "{[2025-01-01,2025-02-01),[2025-06-01,2025-06-08)}"],
+)
+@pytest.mark.parametrize("name", ["deal_outcomes_daily", "audit_activity_daily", "stage_funnel_daily"])
+def test_days_with_no_stored_row_get_the_rows_of_a_full_refresh(
+    refreshable: Conn, name: str, days: str
+) -> None:
+    """Days of which no row is stored are inserted as computed, without the diff (a first build, new days)."""
+    refresh_all(refreshable)
+    as_of = refreshable.execute("SELECT max(as_of) AS t FROM reports.pipeline_open").fetchone()["t"]  # type: ignore[index]
+    expected = expected_summaries(load_source(refreshable), "UTC", as_of)[name]
+    emptied = delete_days(refreshable, name, days)
+    assert emptied > 0
+
+    assert refresh_days(refreshable, name, days) == {
+        "rows_inserted": emptied,
+        "rows_updated": 0,
+        "rows_deleted": 0,
+        "rows_computed": emptied,
+    }
+    assert table_rows(refreshable, name) == expected
+
+
+@pytest.mark.parametrize("stored", [False, True], ids=["no-stored-row", "stored-rows"])
+def test_computed_rows_outside_the_days_are_refused_and_nothing_is_written(
+    refreshable: Conn, stored: bool
+) -> None:
+    days = "{[2025-01-01,2025-02-01)}"
+    refresh_all(refreshable)
+    emptied = delete_days(refreshable, "clients_created_daily", days) if not stored else 0
+    before = table_rows(refreshable, "clients_created_daily")
+    assert emptied > 0 or any(key[0].month == 1 and key[0].year == 2025 for key in before)
+    wrap_compute_clients_created_daily(refreshable, "SELECT upper(p_days), NULL::bigint, 1::bigint")
+
+    with pytest.raises(psycopg.errors.DataException, match="returned 1 rows outside the requested days"):
+        refresh_days(refreshable, "clients_created_daily", days)
+    assert table_rows(refreshable, "clients_created_daily") == before
+
+
+def test_a_new_key_computed_twice_is_refused_and_nothing_is_written(refreshable: Conn) -> None:
+    days = "{[2025-01-01,2025-02-01)}"
+    refresh_all(refreshable)
+    assert delete_days(refreshable, "clients_created_daily", days) > 0
+    before = table_rows(refreshable, "clients_created_daily")
+    wrap_compute_clients_created_daily(
+        refreshable, "(SELECT * FROM reports.compute_clients_created_daily_real(p_days) LIMIT 1)"
+    )
+
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        refresh_days(refreshable, "clients_created_daily", days)
+    assert table_rows(refreshable, "clients_created_daily") == before
+
+
 # --------------------------------------------------------------------------- time zone
 
 
