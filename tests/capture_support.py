@@ -48,7 +48,7 @@ CLOCK_COLUMNS = {
 
 LOG_COLUMNS = (
     "source_table, operation, deal_id, client_id, old_created_at, new_created_at, old_closed_at,"
-    " new_closed_at, dependants, open_deal"
+    " new_closed_at, old_client_id, new_client_id, dependants, open_deal"
 )
 
 

@@ -214,8 +214,8 @@ def test_a_role_with_only_the_trigger_privilege_installs_but_cannot_uninstall(
 def test_deal_changes_log_the_days_they_touch(captured: Conn) -> None:
     db = captured
     won = db.execute(
-        "SELECT id, created_at, closed_at FROM crm.deals WHERE status = 'won' AND deleted_at IS NULL"
-        " ORDER BY id LIMIT 1"
+        "SELECT id, client_id, created_at, closed_at FROM crm.deals"
+        " WHERE status = 'won' AND deleted_at IS NULL ORDER BY id LIMIT 1"
     ).fetchone()
     assert won is not None
     other_owner = one(
@@ -239,6 +239,7 @@ def test_deal_changes_log_the_days_they_touch(captured: Conn) -> None:
     db.execute("UPDATE crm.deals SET deleted_at = now() WHERE id = %s", [new_id])
     db.execute("DELETE FROM crm.deals WHERE id = %s", [new_id])
 
+    first_client = one(db, "SELECT min(id) FROM crm.clients")
     rows = log_rows(db)
     base = {"source_table": "crm.deals", "client_id": None}
     amount, owner, insert, stage, soft_delete, delete = rows
@@ -250,6 +251,8 @@ def test_deal_changes_log_the_days_they_touch(captured: Conn) -> None:
         "new_created_at": None,
         "old_closed_at": won["closed_at"],
         "new_closed_at": won["closed_at"],
+        "old_client_id": won["client_id"],
+        "new_client_id": won["client_id"],
         "dependants": False,
         "open_deal": False,
     }
@@ -261,6 +264,8 @@ def test_deal_changes_log_the_days_they_touch(captured: Conn) -> None:
         "new_created_at": won["created_at"],
         "old_closed_at": won["closed_at"],
         "new_closed_at": won["closed_at"],
+        "old_client_id": won["client_id"],
+        "new_client_id": won["client_id"],
         "dependants": True,
         "open_deal": False,
     }
@@ -272,6 +277,8 @@ def test_deal_changes_log_the_days_they_touch(captured: Conn) -> None:
         "new_created_at": ts("2025-03-01 23:30"),
         "old_closed_at": None,
         "new_closed_at": None,
+        "old_client_id": None,
+        "new_client_id": first_client,
         "dependants": True,
         "open_deal": True,
     }
@@ -284,11 +291,15 @@ def test_deal_changes_log_the_days_they_touch(captured: Conn) -> None:
         "new_created_at": None,
         "old_closed_at": None,
         "new_closed_at": None,
+        "old_client_id": None,
+        "new_client_id": None,
         "dependants": False,
         "open_deal": True,
     }
     assert soft_delete["dependants"] and soft_delete["open_deal"] and soft_delete["new_created_at"]
+    assert soft_delete["old_client_id"] == soft_delete["new_client_id"] == first_client
     assert delete["operation"] == "DELETE" and delete["old_created_at"] == ts("2025-03-01 23:30")
+    assert (delete["old_client_id"], delete["new_client_id"]) == (first_client, None)
 
 
 def test_other_source_changes_log_their_keys(captured: Conn) -> None:
@@ -609,6 +620,75 @@ def test_an_incremental_refresh_recomputes_only_the_invalid_days(captured: Conn)
     assert (outcomes["days"].lower, outcomes["days"].upper) == (old_day, new_day + timedelta(days=1))
     assert log["audit_activity_daily"]["days"].isempty and log["audit_activity_daily"]["rows_written"] == 0
     assert log["pipeline_open"]["rows_written"] == 0  # no open deal changed: the snapshot is left alone
+    assert verify_rows(db) == [] and expected_differences(db) == {}
+
+
+def invalid_entries(conn: Conn, summary: str) -> set[tuple[Any, Any]]:
+    """The (day, group_id) entries of reports.invalid_days of a summary (after absorbing the change log)."""
+    conn.execute("SELECT reports._absorb_changes()")
+    rows = conn.execute("SELECT day, group_id FROM reports.invalid_days WHERE summary = %s", [summary])
+    return {(r["day"], r["group_id"]) for r in rows}
+
+
+def test_a_changed_deal_invalidates_only_its_clients_rows_of_its_closing_days(captured: Conn) -> None:
+    """deal_outcomes_daily is narrowed by client (summaries.group_column): a deal moved to another client and
+    closing day invalidates the old client's rows of the old day and the new client's rows of the new day."""
+    db = captured
+    deal = db.execute(
+        "SELECT id, client_id, closed_at FROM crm.deals WHERE status = 'won' AND deleted_at IS NULL"
+        " ORDER BY id LIMIT 1"
+    ).fetchone()
+    assert deal is not None
+    other_client = one(
+        db, "SELECT min(id) FROM crm.clients WHERE deleted_at IS NULL AND id <> %s", [deal["client_id"]]
+    )
+    db.execute(
+        "UPDATE crm.deals SET client_id = %s, closed_at = closed_at + interval '3 days' WHERE id = %s",
+        [other_client, deal["id"]],
+    )
+    old_day = deal["closed_at"].astimezone(UTC).date()
+
+    assert invalid_entries(db, "deal_outcomes_daily") == {
+        (old_day, deal["client_id"]),
+        (old_day + timedelta(days=3), other_client),
+    }
+    refresh(db)
+
+    assert last_run(db)["deal_outcomes_daily"]["mode"] == "incremental"
+    assert db.execute("SELECT count(*) AS n FROM reports.invalid_days").fetchone() == {"n": 0}
+    assert verify_rows(db) == [] and expected_differences(db) == {}
+
+
+def test_whole_days_and_many_changed_clients_are_refreshed_as_whole_days(captured: Conn) -> None:
+    """A change logged without its client (as before V0019) invalidates its whole day: a stored row of that
+    day that no changed deal touches is recomputed too. More changed clients than the refresh looks up one by
+    one (100) are refreshed as whole days. The result equals a full recompute either way."""
+    db = captured
+    tampered = db.execute(
+        "UPDATE reports.deal_outcomes_daily SET won_amount = won_amount + 1"
+        " WHERE (day, owner_id, client_id) = (SELECT day, owner_id, client_id"
+        "  FROM reports.deal_outcomes_daily WHERE won_deals > 0 ORDER BY day, owner_id, client_id LIMIT 1)"
+        " RETURNING day"
+    ).fetchone()
+    assert tampered is not None
+    db.execute(
+        "INSERT INTO reports.change_log (source_table, operation, old_closed_at, new_closed_at)"
+        " VALUES ('crm.deals', 'UPDATE', %(at)s, %(at)s)",
+        {"at": datetime.combine(tampered["day"], datetime.min.time(), UTC) + timedelta(hours=12)},
+    )
+    changed = db.execute(
+        "UPDATE crm.deals SET amount = amount + 1 WHERE id IN ("
+        "  SELECT min(id) FROM crm.deals WHERE status IN ('won', 'lost') AND deleted_at IS NULL"
+        "  GROUP BY client_id ORDER BY min(id) DESC LIMIT 150)"
+    ).rowcount
+    assert changed == 150
+
+    entries = invalid_entries(db, "deal_outcomes_daily")
+    assert (tampered["day"], None) in entries
+    assert len({group for _, group in entries if group is not None}) > 100
+    refresh(db)
+
+    assert last_run(db)["deal_outcomes_daily"]["mode"] == "incremental"
     assert verify_rows(db) == [] and expected_differences(db) == {}
 
 

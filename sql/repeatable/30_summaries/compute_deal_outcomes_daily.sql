@@ -1,6 +1,10 @@
 -- Definition of reports.deal_outcomes_daily: won and lost deals per local closing day.
+-- p_clients (its group column, client_id: reports.summaries.group_column) narrows the rows to those clients:
+-- an incremental refresh recomputes only the clients whose deals changed, through the deals' client index.
 
-CREATE OR REPLACE FUNCTION reports.compute_deal_outcomes_daily(p_days daterange)
+DROP FUNCTION IF EXISTS reports.compute_deal_outcomes_daily(daterange);
+
+CREATE OR REPLACE FUNCTION reports.compute_deal_outcomes_daily(p_days daterange, p_clients bigint[] DEFAULT NULL)
 RETURNS TABLE (
     day date,
     owner_id bigint,
@@ -48,14 +52,16 @@ BEGIN
             d.status IN ('won', 'lost')
             AND d.closed_at >= v_from
             AND d.closed_at < v_to
+            AND (p_clients IS NULL OR d.client_id = ANY(p_clients))
     ) AS o
     WHERE v_every_day OR o.day <@ p_days
     GROUP BY o.day, o.owner_id, o.client_id;
 END
 $$;
 
-COMMENT ON FUNCTION reports.compute_deal_outcomes_daily(daterange) IS
-'Rows of reports.deal_outcomes_daily for the local days in p_days: deals won or lost, per day, owner, client.
+COMMENT ON FUNCTION reports.compute_deal_outcomes_daily(daterange, bigint[]) IS
+'Rows of reports.deal_outcomes_daily for the local days in p_days (and, when p_clients is not NULL, of the
+clients in p_clients only): deals won or lost, per day, owner, client.
 Source: reports.src_deals with status won or lost (closed_at not null). day = local date of closed_at
 in reports.timezone(); owner_id and client_id of the deal. won_deals / lost_deals = number of deals won /
 lost that day; won_amount = sum of amount of the won deals; won_cycle_days_sum = sum over won deals of

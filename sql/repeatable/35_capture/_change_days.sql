@@ -7,7 +7,10 @@
 -- when the change happened, is safe: a dependant that moved since was moved by a change of its own,
 -- which logged its old and new days (docs/architecture.md, "Incremental refresh and change capture").
 -- day is NULL when the change invalidates the whole summary: pipeline_open (no day bucket) and a
--- TRUNCATE of any table the summary reads.
+-- TRUNCATE of any table the summary reads. group_id narrows a day to the rows of one value of the
+-- summary's group_column (reports.summaries): in deal_outcomes_daily the client of the changed deal
+-- (before and after the change, as logged) or the changed client; NULL for the whole day, and for a deal
+-- change logged without its client (before V0019).
 -- One branch per summary and reason, each naming its summary as a constant: a query for one summary
 -- (reports._pending_days) runs only that summary's branches.
 
@@ -23,12 +26,15 @@ logged AS MATERIALIZED (
         l.captured_at,
         l.source_table,
         i.created_at,
-        i.closed_at
+        i.closed_at,
+        i.client_id
     FROM reports.change_log AS l
     CROSS JOIN
         LATERAL (
-            VALUES (l.old_created_at, l.old_closed_at), (l.new_created_at, l.new_closed_at)
-        ) AS i (created_at, closed_at)
+            VALUES
+            (l.old_created_at, l.old_closed_at, l.old_client_id),
+            (l.new_created_at, l.new_closed_at, l.new_client_id)
+        ) AS i (created_at, closed_at, client_id)
 ),
 
 -- Payments whose summary rows follow a changed deal (owner, existence) or client (existence; owner of
@@ -69,7 +75,8 @@ dependant_deals AS MATERIALIZED (
         l.id AS change_id,
         l.captured_at,
         d.closed_at,
-        d.created_at
+        d.created_at,
+        d.client_id
     FROM reports.change_log AS l
     INNER JOIN crm.deals AS d ON l.client_id = d.client_id
     WHERE l.source_table = 'crm.clients' AND l.dependants
@@ -79,14 +86,16 @@ SELECT
     c.change_id,
     c.captured_at,
     c.summary,
-    c.day
+    c.day,
+    c.group_id
 FROM (
     -- deal_outcomes_daily: the deal's closing days; the closing days of a client's deals.
     SELECT
         g.change_id,
         g.captured_at,
         'deal_outcomes_daily' AS summary, -- noqa: RF04
-        (g.closed_at AT TIME ZONE z.tz)::date AS day -- noqa: RF04
+        (g.closed_at AT TIME ZONE z.tz)::date AS day, -- noqa: RF04
+        g.client_id AS group_id
     FROM logged AS g CROSS JOIN zone AS z
     WHERE g.source_table = 'crm.deals' AND g.closed_at IS NOT NULL
     UNION ALL
@@ -94,7 +103,8 @@ FROM (
         d.change_id,
         d.captured_at,
         'deal_outcomes_daily' AS summary, -- noqa: RF04
-        (d.closed_at AT TIME ZONE z.tz)::date AS day -- noqa: RF04
+        (d.closed_at AT TIME ZONE z.tz)::date AS day, -- noqa: RF04
+        d.client_id AS group_id
     FROM dependant_deals AS d CROSS JOIN zone AS z
     WHERE d.closed_at IS NOT NULL
 
@@ -104,7 +114,8 @@ FROM (
         g.change_id,
         g.captured_at,
         'payments_collected_daily' AS summary, -- noqa: RF04
-        (g.closed_at AT TIME ZONE z.tz)::date AS day -- noqa: RF04
+        (g.closed_at AT TIME ZONE z.tz)::date AS day, -- noqa: RF04
+        NULL::bigint AS group_id
     FROM logged AS g CROSS JOIN zone AS z
     WHERE g.source_table = 'crm.payments' AND g.closed_at IS NOT NULL
     UNION ALL
@@ -112,7 +123,8 @@ FROM (
         p.change_id,
         p.captured_at,
         'payments_collected_daily' AS summary, -- noqa: RF04
-        (p.paid_at AT TIME ZONE z.tz)::date AS day -- noqa: RF04
+        (p.paid_at AT TIME ZONE z.tz)::date AS day, -- noqa: RF04
+        NULL::bigint AS group_id
     FROM dependant_payments AS p CROSS JOIN zone AS z
     WHERE p.paid_at IS NOT NULL
 
@@ -122,7 +134,8 @@ FROM (
         g.change_id,
         g.captured_at,
         'payment_open_spans' AS summary, -- noqa: RF04
-        (g.created_at AT TIME ZONE z.tz)::date AS day -- noqa: RF04
+        (g.created_at AT TIME ZONE z.tz)::date AS day, -- noqa: RF04
+        NULL::bigint AS group_id
     FROM logged AS g CROSS JOIN zone AS z
     WHERE g.source_table = 'crm.payments' AND g.created_at IS NOT NULL
     UNION ALL
@@ -130,7 +143,8 @@ FROM (
         p.change_id,
         p.captured_at,
         'payment_open_spans' AS summary, -- noqa: RF04
-        (p.created_at AT TIME ZONE z.tz)::date AS day -- noqa: RF04
+        (p.created_at AT TIME ZONE z.tz)::date AS day, -- noqa: RF04
+        NULL::bigint AS group_id
     FROM dependant_payments AS p CROSS JOIN zone AS z
 
     -- stage_funnel_daily: the deal's creation days; the creation day of the deal of a stage history
@@ -140,7 +154,8 @@ FROM (
         g.change_id,
         g.captured_at,
         'stage_funnel_daily' AS summary, -- noqa: RF04
-        (g.created_at AT TIME ZONE z.tz)::date AS day -- noqa: RF04
+        (g.created_at AT TIME ZONE z.tz)::date AS day, -- noqa: RF04
+        NULL::bigint AS group_id
     FROM logged AS g CROSS JOIN zone AS z
     WHERE g.source_table = 'crm.deals' AND g.created_at IS NOT NULL
     UNION ALL
@@ -148,7 +163,8 @@ FROM (
         l.id,
         l.captured_at,
         'stage_funnel_daily' AS summary, -- noqa: RF04
-        (d.created_at AT TIME ZONE z.tz)::date AS day -- noqa: RF04
+        (d.created_at AT TIME ZONE z.tz)::date AS day, -- noqa: RF04
+        NULL::bigint AS group_id
     FROM reports.change_log AS l
     CROSS JOIN zone AS z
     INNER JOIN crm.deals AS d ON l.deal_id = d.id
@@ -158,7 +174,8 @@ FROM (
         d.change_id,
         d.captured_at,
         'stage_funnel_daily' AS summary, -- noqa: RF04
-        (d.created_at AT TIME ZONE z.tz)::date AS day -- noqa: RF04
+        (d.created_at AT TIME ZONE z.tz)::date AS day, -- noqa: RF04
+        NULL::bigint AS group_id
     FROM dependant_deals AS d CROSS JOIN zone AS z
 
     -- audit_activity_daily: the event's days (occurred_at).
@@ -167,7 +184,8 @@ FROM (
         g.change_id,
         g.captured_at,
         'audit_activity_daily' AS summary, -- noqa: RF04
-        (g.created_at AT TIME ZONE z.tz)::date AS day -- noqa: RF04
+        (g.created_at AT TIME ZONE z.tz)::date AS day, -- noqa: RF04
+        NULL::bigint AS group_id
     FROM logged AS g CROSS JOIN zone AS z
     WHERE g.source_table = 'audit.events' AND g.created_at IS NOT NULL
 
@@ -177,7 +195,8 @@ FROM (
         g.change_id,
         g.captured_at,
         'clients_created_daily' AS summary, -- noqa: RF04
-        (g.created_at AT TIME ZONE z.tz)::date AS day -- noqa: RF04
+        (g.created_at AT TIME ZONE z.tz)::date AS day, -- noqa: RF04
+        NULL::bigint AS group_id
     FROM logged AS g CROSS JOIN zone AS z
     WHERE g.source_table = 'crm.clients' AND g.created_at IS NOT NULL
 
@@ -187,7 +206,8 @@ FROM (
         l.id,
         l.captured_at,
         'pipeline_open' AS summary, -- noqa: RF04
-        NULL::date
+        NULL::date,
+        NULL::bigint
     FROM reports.change_log AS l
     WHERE
         (l.source_table = 'crm.deals' AND l.open_deal)
@@ -200,15 +220,17 @@ FROM (
         l.id,
         l.captured_at,
         s.summary,
-        NULL::date
+        NULL::date,
+        NULL::bigint
     FROM reports.change_log AS l
     INNER JOIN reports.summary_sources AS s ON l.source_table = s.source_table
     WHERE l.operation = 'TRUNCATE'
 ) AS c;
 
 COMMENT ON VIEW reports._change_days IS
-'One row per (captured change in reports.change_log, summary, local day in reports.timezone()) that the change
-invalidates: change_id (change_log.id), captured_at, summary, day; day NULL = the whole summary (pipeline_open,
-and every summary reading a truncated table). A change may give the same (summary, day) more than once.
+'One row per (captured change in reports.change_log, summary, local day in reports.timezone(), group) that the
+change invalidates: change_id (change_log.id), captured_at, summary, day, group_id; day NULL = the whole summary
+(pipeline_open, and every summary reading a truncated table); group_id NULL = the whole day, else only the rows
+of the day whose group_column (reports.summaries) equals it (deal_outcomes_daily: the client). A change may give the same (summary, day) more than once.
 Dependants (a deal''s payments, a client''s deals, their payments and stage history) are looked up in the crm
 tables as the caller''s snapshot sees them, deleted rows included (internal).';

@@ -11,6 +11,8 @@
 --   pipeline   status, stage, amount: pipeline_open, only when the old or the new row is an open deal
 --              that is not deleted (open_deal)
 -- An insert or a delete touches everything. Other columns (title, updated_at, ...) log nothing.
+-- With the closing instants go the deal's client before and after (old_client_id, new_client_id): in
+-- deal_outcomes_daily the change touches only that client's rows of those days (summaries.group_column).
 --
 -- Two variants write the same rows: reports._capture_deals() for statement-level triggers with
 -- transition tables (sql/capture/install.sql: cheap for writers, one INSERT per statement) and
@@ -30,25 +32,30 @@ DECLARE
 BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO reports.change_log (
-            source_table, operation, deal_id, new_created_at, new_closed_at, dependants, open_deal
+            source_table, operation, deal_id, new_created_at, new_closed_at, new_client_id, dependants, open_deal
         )
-        SELECT 'crm.deals', TG_OP, n.id, n.created_at, n.closed_at, TRUE, n.status = 'open' AND n.deleted_at IS NULL
+        SELECT
+            'crm.deals', TG_OP, n.id, n.created_at, n.closed_at, n.client_id, TRUE,
+            n.status = 'open' AND n.deleted_at IS NULL
         FROM new_rows AS n;
     ELSIF TG_OP = 'DELETE' THEN
         INSERT INTO reports.change_log (
-            source_table, operation, deal_id, old_created_at, old_closed_at, dependants, open_deal
+            source_table, operation, deal_id, old_created_at, old_closed_at, old_client_id, dependants, open_deal
         )
-        SELECT 'crm.deals', TG_OP, o.id, o.created_at, o.closed_at, TRUE, o.status = 'open' AND o.deleted_at IS NULL
+        SELECT
+            'crm.deals', TG_OP, o.id, o.created_at, o.closed_at, o.client_id, TRUE,
+            o.status = 'open' AND o.deleted_at IS NULL
         FROM old_rows AS o;
     ELSE
         INSERT INTO reports.change_log (
             source_table, operation, deal_id, old_created_at, new_created_at, old_closed_at, new_closed_at,
-            dependants, open_deal
+            old_client_id, new_client_id, dependants, open_deal
         )
         SELECT
             'crm.deals', TG_OP, coalesce(n.id, o.id),
             CASE WHEN a.funnel THEN o.created_at END, CASE WHEN a.funnel THEN n.created_at END,
             CASE WHEN a.outcomes THEN o.closed_at END, CASE WHEN a.outcomes THEN n.closed_at END,
+            CASE WHEN a.outcomes THEN o.client_id END, CASE WHEN a.outcomes THEN n.client_id END,
             a.dependants, a.open_deal
         FROM old_rows AS o
         FULL JOIN new_rows AS n ON o.id = n.id
@@ -100,12 +107,13 @@ DECLARE
 BEGIN
     INSERT INTO reports.change_log (
         source_table, operation, deal_id, old_created_at, new_created_at, old_closed_at, new_closed_at,
-        dependants, open_deal
+        old_client_id, new_client_id, dependants, open_deal
     )
     SELECT
         'crm.deals', TG_OP, coalesce(n.id, o.id),
         CASE WHEN a.funnel THEN o.created_at END, CASE WHEN a.funnel THEN n.created_at END,
         CASE WHEN a.outcomes THEN o.closed_at END, CASE WHEN a.outcomes THEN n.closed_at END,
+        CASE WHEN a.outcomes THEN o.client_id END, CASE WHEN a.outcomes THEN n.client_id END,
         a.dependants, a.open_deal
     FROM (SELECT OLD.* WHERE TG_OP <> 'INSERT') AS o
     FULL JOIN (SELECT NEW.* WHERE TG_OP <> 'DELETE') AS n ON o.id = n.id

@@ -15,17 +15,21 @@ AS $$
         RETURNING l.id
     ),
 
+    -- A group narrows a day only for a summary that has a group column (reports.summaries.group_column).
     invalidated AS (
-        INSERT INTO reports.invalid_days AS i (summary, day, changes, oldest_change_at)
+        INSERT INTO reports.invalid_days AS i (summary, day, group_id, changes, oldest_change_at)
         SELECT
             d.summary,
             d.day,
+            g.group_id,
             count(DISTINCT d.change_id),
             min(d.captured_at)
         FROM reports._change_days AS d
+        INNER JOIN reports.summaries AS s ON d.summary = s.name
+        CROSS JOIN LATERAL (SELECT CASE WHEN s.group_column IS NOT NULL THEN d.group_id END AS group_id) AS g
         WHERE d.change_id IN (SELECT c.id FROM consumed AS c)
-        GROUP BY d.summary, d.day
-        ON CONFLICT (summary, day) DO UPDATE
+        GROUP BY d.summary, d.day, g.group_id
+        ON CONFLICT (summary, day, group_id) DO UPDATE
             SET
                 changes = i.changes + excluded.changes,
                 oldest_change_at = least(i.oldest_change_at, excluded.oldest_change_at)
@@ -36,7 +40,7 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION reports._absorb_changes() IS
-'Deletes every reports.change_log row that the current snapshot sees and adds the (summary, day) pairs they
-invalidate (reports._change_days, current time zone) to reports.invalid_days, counting the changes and keeping
-the oldest captured_at per pair; returns the number of changes consumed. Called by the refresh engine under the
+'Deletes every reports.change_log row that the current snapshot sees and adds the (summary, day, group) entries
+they invalidate (reports._change_days, current time zone; the group only for a summary with a group_column) to
+reports.invalid_days, counting the changes and keeping the oldest captured_at per entry; returns the number of changes consumed. Called by the refresh engine under the
 refresh lock, before it refreshes the invalid days (internal).';

@@ -33,6 +33,11 @@ DECLARE
     v_fingerprint text;
     v_mode text;
     v_days datemultirange;
+    v_group_days datemultirange;
+    v_groups bigint[];
+    -- More groups than this are refreshed as whole days: one pass over a day costs about as much as
+    -- looking up this many groups one by one (docs/benchmarks.md, issue 5).
+    c_max_groups constant integer := 100;
     v_logged_days daterange;
     v_inserted bigint;
     v_updated bigint;
@@ -115,6 +120,8 @@ BEGIN
         v_deleted := NULL;
         v_mode := 'full';
         v_logged_days := v_all_days;
+        v_group_days := '{}'::datemultirange;
+        v_groups := NULL;
         v_blocked_by := (
             SELECT d.name FROM unnest(v_summary.depends_on) AS d (name) WHERE d.name = ANY(v_not_refreshed) LIMIT 1
         );
@@ -135,30 +142,58 @@ BEGIN
                     v_days := '{(,)}'::datemultirange;
                 ELSE
                     v_mode := 'incremental';
+                    -- Whole invalid days (group_id NULL), and the days of which only some groups are invalid.
                     SELECT
                         CASE
                             WHEN bool_or(i.day IS NULL) THEN '{(,)}'::datemultirange
-                            ELSE coalesce(range_agg(daterange(i.day, i.day, '[]')), '{}'::datemultirange)
-                        END
-                    INTO v_days
+                            ELSE coalesce(
+                                range_agg(daterange(i.day, i.day, '[]')) FILTER (WHERE i.group_id IS NULL),
+                                '{}'::datemultirange
+                            )
+                        END,
+                        coalesce(
+                            range_agg(daterange(i.day, i.day, '[]')) FILTER (WHERE i.group_id IS NOT NULL),
+                            '{}'::datemultirange
+                        )
+                    INTO v_days, v_group_days
                     FROM reports.invalid_days AS i
                     WHERE i.summary = view;
+                    v_group_days := v_group_days - v_days;
+                    v_groups := ARRAY(
+                        SELECT DISTINCT i.group_id
+                        FROM reports.invalid_days AS i
+                        WHERE i.summary = view AND i.group_id IS NOT NULL AND i.day <@ v_group_days
+                    );
+                    IF cardinality(v_groups) > c_max_groups THEN
+                        v_days := v_days + v_group_days;
+                        v_group_days := '{}'::datemultirange;
+                    END IF;
                     IF v_days = '{(,)}'::datemultirange AND v_summary.bucket_column IS NOT NULL THEN
                         v_mode := 'full';  -- a source table was truncated
                     ELSE
-                        v_logged_days := coalesce(range_merge(v_days), 'empty'::daterange);
+                        v_logged_days := coalesce(range_merge(v_days + v_group_days), 'empty'::daterange);
                     END IF;
                 END IF;
 
-                IF v_mode = 'incremental' AND isempty(v_days) THEN
+                IF v_mode = 'incremental' AND isempty(v_days) AND isempty(v_group_days) THEN
                     v_inserted := 0;
                     v_updated := 0;
                     v_deleted := 0;
                     v_total := v_summary.previous_rows;
                 ELSE
-                    SELECT r.rows_inserted, r.rows_updated, r.rows_deleted, r.rows_computed
-                    INTO v_inserted, v_updated, v_deleted, v_total
-                    FROM reports._refresh_days(view, v_days) AS r;
+                    v_inserted := 0;
+                    v_updated := 0;
+                    v_deleted := 0;
+                    IF NOT (v_mode = 'incremental' AND isempty(v_days)) THEN
+                        SELECT r.rows_inserted, r.rows_updated, r.rows_deleted, r.rows_computed
+                        INTO v_inserted, v_updated, v_deleted, v_total
+                        FROM reports._refresh_days(view, v_days) AS r;
+                    END IF;
+                    IF NOT isempty(v_group_days) THEN
+                        SELECT v_inserted + r.rows_inserted, v_updated + r.rows_updated, v_deleted + r.rows_deleted
+                        INTO v_inserted, v_updated, v_deleted
+                        FROM reports._refresh_days(view, v_group_days, v_groups) AS r;
+                    END IF;
                     -- rows_computed is the whole table only when every day (or a snapshot) was recomputed.
                     IF NOT (v_days = '{(,)}'::datemultirange OR v_summary.bucket_column IS NULL) THEN
                         v_total := v_summary.previous_rows + v_inserted - v_deleted;
@@ -181,7 +216,7 @@ BEGIN
                     ) AS b (day)
                     WHERE v.summary = view
                     GROUP BY d.name, b.day
-                    ON CONFLICT (summary, day) DO UPDATE
+                    ON CONFLICT (summary, day, group_id) DO UPDATE
                         SET
                             changes = i.changes + excluded.changes,
                             oldest_change_at = least(i.oldest_change_at, excluded.oldest_change_at);

@@ -25,10 +25,16 @@
 -- null from x). IS NOT DISTINCT FROM would force a nested loop; record equality sorts slowly.
 -- The planner cannot estimate the compute function's rows, so its plans are rough: jit = off
 -- (compiling would dominate small refreshes).
+-- p_groups narrows the days to the rows whose group column (reports.summaries.group_column) holds one of
+-- these values: only those rows are computed (the compute function takes p_groups as its second argument),
+-- compared and written; other rows of the days are left alone.
+
+DROP FUNCTION IF EXISTS reports._refresh_days(text, datemultirange);
 
 CREATE OR REPLACE FUNCTION reports._refresh_days(
     p_name text,
     p_days datemultirange,
+    p_groups bigint[] DEFAULT NULL,
     OUT rows_inserted bigint,
     OUT rows_updated bigint,
     OUT rows_deleted bigint,
@@ -55,6 +61,7 @@ DECLARE
     v_outside bigint;
     v_stored boolean;
     v_statement text;
+    v_group_test text := '';
 BEGIN
     SELECT s.* INTO v_summary
     FROM reports.summaries AS s
@@ -117,10 +124,21 @@ BEGIN
                   HINT = 'Nullable key columns must be of a numeric, string, boolean or date/time type.';
     END IF;
 
+    IF p_groups IS NOT NULL AND (v_summary.group_column IS NULL OR v_summary.bucket_column IS NULL) THEN
+        RAISE EXCEPTION 'p_groups must be NULL for summary %: it has no group column', v_summary.name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Only a summary with a day bucket and a group_column in reports.summaries is refreshed by group.';
+    END IF;
+
     -- $1 = first day, $2 = day after the last (canonical ranges: [lower, upper)), $3 = the hull of
     -- the days, $4 = the days, $5 = the list of the days (several bounded ranges only), $6 = the
-    -- ranges passed to the compute function (several ranges only).
-    v_source := pg_catalog.format('%I.%I($3) AS t', 'reports', v_summary.compute_function);
+    -- ranges passed to the compute function (several ranges only), $7 = p_groups.
+    IF p_groups IS NOT NULL THEN
+        v_group_test := pg_catalog.format(' AND %1$s.%2$I = ANY ($7)', '%1$s', v_summary.group_column);
+    END IF;
+    v_source := pg_catalog.format(
+        '%I.%I($3%s) AS t', 'reports', v_summary.compute_function, CASE WHEN p_groups IS NOT NULL THEN ', $7' END
+    );
     v_computed_days := p_days;
     IF v_summary.bucket_column IS NULL THEN
         v_in_range := 'TRUE';  -- a snapshot: always replaced whole, whatever p_days
@@ -136,7 +154,8 @@ BEGIN
     ELSE
         v_computed_days := (SELECT range_agg(r.days) FROM reports._compute_ranges(p_days) AS r (days));
         v_source := pg_catalog.format(
-            'unnest($6) AS r (days) CROSS JOIN LATERAL %I.%I(r.days) AS t', 'reports', v_summary.compute_function
+            'unnest($6) AS r (days) CROSS JOIN LATERAL %I.%I(r.days%s) AS t',
+            'reports', v_summary.compute_function, CASE WHEN p_groups IS NOT NULL THEN ', $7' END
         );
         v_keep := pg_catalog.format('t.%I <@ $4', v_summary.bucket_column);
         IF lower_inf(v_hull) OR upper_inf(v_hull) THEN
@@ -151,6 +170,8 @@ BEGIN
         END IF;
     END IF;
 
+    v_in_range := v_in_range || v_group_test;  -- only the rows of p_groups, when given
+
     -- Any stored row of the days? (Under the refresh lock nothing else writes the table.)
     EXECUTE pg_catalog.format(
         'SELECT EXISTS (SELECT FROM %s AS t WHERE %s)', v_table, pg_catalog.format(v_in_range, 't')
@@ -158,7 +179,7 @@ BEGIN
     INTO v_stored
     USING
         coalesce(lower(v_hull), '-infinity'::date), coalesce(upper(v_hull), 'infinity'::date), v_hull, p_days,
-        v_day_list;
+        v_day_list, NULL::datemultirange, p_groups;
 
     -- The arguments of both statements: %1$s the columns (t.), %2$s the compute call, %3$s the columns (n.),
     -- %4$s the table, %5$s the test of a stored row of the days, %6$s the key match, %7$s / %8$s the measures
@@ -237,7 +258,7 @@ BEGIN
         (SELECT string_agg(pg_catalog.format('d.%I', c), ', ') FROM unnest(v_columns) AS c),
         CASE
             WHEN v_keep = 'TRUE' THEN pg_catalog.format(v_in_range, 't')
-            ELSE pg_catalog.format('t.%I <@ $6', v_summary.bucket_column)
+            ELSE pg_catalog.format('t.%I <@ $6', v_summary.bucket_column) || pg_catalog.format(v_group_test, 't')
         END,
         v_keep,
         (SELECT string_agg(pg_catalog.format('d.%I', k), ', ') FROM unnest(v_summary.key_columns) AS k),
@@ -246,7 +267,7 @@ BEGIN
     INTO rows_inserted, rows_updated, rows_deleted, rows_computed, v_outside
     USING
         coalesce(lower(v_hull), '-infinity'::date), coalesce(upper(v_hull), 'infinity'::date), v_hull, p_days,
-        v_day_list, v_computed_days;
+        v_day_list, v_computed_days, p_groups;
 
     IF v_outside > 0 THEN
         RAISE EXCEPTION 'reports.%(%) returned % rows outside the requested days',
@@ -257,7 +278,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION reports._refresh_days(text, datemultirange) IS
+COMMENT ON FUNCTION reports._refresh_days(text, datemultirange, bigint[]) IS
 'Rewrites the buckets of summary p_name (a row of reports.summaries) whose day lies in p_days from
 reports.compute_<summary>(one call per range of p_days), in one statement that writes only the difference:
 deletes rows of those days whose key vanished, inserts new keys, updates rows whose measures changed (IS
@@ -266,4 +287,6 @@ computed rows without comparing. The caller holds the refresh lock (no concurren
 A summary without a bucket column (pipeline_open) is replaced whole whatever p_days; an empty p_days changes
 nothing. Returns rows_inserted, rows_updated, rows_deleted and rows_computed (the new rows of those days: the
 whole table after a refresh of every day). Raises 22000 when the compute function returns rows outside
-p_days. Row locks only: readers are never blocked and see the old rows until the caller commits (internal).';
+p_days (or, with p_groups, rows of other groups). With p_groups (a summary with a group_column) only the rows of
+those days whose group column is one of p_groups are computed and rewritten; raises 22023 for a summary without
+one. Row locks only: readers are never blocked and see the old rows until the caller commits (internal).';

@@ -45,8 +45,8 @@ after large changes, and for monitoring.
 - view: the summary.
 - pending: changes captured on the source tables it reads (reports.summary_sources) that no refresh has consumed
   yet (rows of reports.change_log; a change that turns out not to touch this summary still counts until then),
-  plus, per day that a refresh found invalid but did not recompute for it yet (reports.invalid_days), the
-  changes that invalidated that day. 0 when it is up to date. Without change capture it stays 0: every refresh
+  plus, per day (or group of rows of a day) that a refresh found invalid but did not recompute for it yet
+  (reports.invalid_days), the changes that invalidated it. 0 when it is up to date. Without change capture it stays 0: every refresh
   is a full one.
 - oldest_change_at: when the oldest of those changes was captured (clock_timestamp() in the writer''s
   transaction); NULL when pending is 0.

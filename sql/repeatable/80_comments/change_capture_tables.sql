@@ -15,6 +15,11 @@ COMMENT ON COLUMN reports.change_log.operation IS 'INSERT, UPDATE, DELETE or TRU
 COMMENT ON COLUMN reports.change_log.deal_id IS
 'crm.deals: the deal (its payments depend on it); crm.deal_stage_history: the deal of the history row.';
 COMMENT ON COLUMN reports.change_log.client_id IS 'crm.clients: the client (its deals and payments depend on it).';
+COMMENT ON COLUMN reports.change_log.old_client_id IS
+'crm.deals: the deal''s client before the change, logged with its closing instants (NULL: no such row, or the
+change does not touch the deal''s outcome rows).';
+COMMENT ON COLUMN reports.change_log.new_client_id IS
+'crm.deals: the deal''s client after the change, as old_client_id.';
 COMMENT ON COLUMN reports.change_log.old_created_at IS
 'Before the change (NULL: no such row, or the change does not touch the days of this instant): created_at of a
 deal, payment or client; occurred_at of an audit event.';
@@ -28,12 +33,15 @@ COMMENT ON COLUMN reports.change_log.open_deal IS
 'crm.deals: the deal was or is an open deal (not deleted) and the change can change reports.pipeline_open.';
 
 COMMENT ON TABLE reports.invalid_days IS
-'Per summary, the local days (reports.timezone()) that captured changes invalidated and no refresh of that summary
-has recomputed yet. Filled by every refresh from reports.change_log for every summary, emptied for a summary by
+'Per summary, the local days (reports.timezone()), or groups of rows of a day, that captured changes invalidated
+and no refresh of that summary has recomputed yet. Filled by every refresh from reports.change_log for every summary, emptied for a summary by
 its own refresh; written only under the refresh lock.';
 COMMENT ON COLUMN reports.invalid_days.summary IS 'The summary (reports.summaries.name).';
 COMMENT ON COLUMN reports.invalid_days.day IS
 'The invalid local day; NULL: the whole summary (pipeline_open, or a source table was truncated).';
+COMMENT ON COLUMN reports.invalid_days.group_id IS
+'NULL: every row of the day is invalid. Else only the rows of the day whose group column
+(reports.summaries.group_column) equals it (deal_outcomes_daily: the client).';
 COMMENT ON COLUMN reports.invalid_days.changes IS 'How many captured changes invalidated this day.';
 COMMENT ON COLUMN reports.invalid_days.oldest_change_at IS 'captured_at of the oldest of them.';
 

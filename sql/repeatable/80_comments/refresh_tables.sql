@@ -15,6 +15,11 @@ COMMENT ON COLUMN reports.summaries.bucket_grain IS
 'day: one bucket per local day; month: one per calendar month, dated its first day, recomputed whole when a day
 of it changes in the summaries it depends on (its compute function returns the months whose first day lies in
 p_days).';
+COMMENT ON COLUMN reports.summaries.group_column IS
+'NULL, or a bigint key column (not the bucket) by which an incremental refresh may recompute part of a day: a
+change that touches only the rows of one value of it on a day is recorded as that day and value
+(reports.invalid_days.group_id), and the compute function takes the values to recompute as its second argument.
+deal_outcomes_daily: client_id (a changed deal touches only its client''s rows of its closing days).';
 COMMENT ON COLUMN reports.summaries.depends_on IS
 'Summaries whose contents this one is computed from (refreshed first; a failure there skips this one).';
 COMMENT ON COLUMN reports.summaries.refreshed_at IS
