@@ -274,7 +274,9 @@ COMMENT ON FUNCTION reports._refresh(text[], boolean, boolean) IS
 'The refresh engine behind reports.refresh_views (p_rebuild false) and reports.rebuild (p_rebuild true): under
 the refresh lock, absorbs the captured changes (reports._absorb_changes), then refreshes the summaries of p_views
 and what depends on them (NULL: all) in dependency order, each in its own sub-transaction: only its invalid days
-(mode incremental) unless p_rebuild or reports._full_refresh_due(), then every day (mode full). A summary without
+(mode incremental; of a day invalid only for some groups of a summary with a group_column, only those groups, or
+the whole day when more than 100 groups are invalid) unless p_rebuild or reports._full_refresh_due(), then every
+day (mode full). A summary without
 a day bucket (pipeline_open, pipeline_open_by_stage) is recomputed whole when it has an invalid entry (mode
 incremental) or is refreshed in full. Logs every summary in reports.refresh_log and returns one row per summary
 (see reports.refresh_views). A summary refreshed without failure hands on to the summaries computed from it
