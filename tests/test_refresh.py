@@ -444,8 +444,10 @@ def test_compute_functions_return_exactly_the_requested_days(refreshable: Conn) 
 # --------------------------------------------------------------------------- rewriting days: insert or diff
 
 
-def refresh_days(conn: Conn, name: str, days: str) -> dict[str, Any]:
-    row = conn.execute("SELECT * FROM reports._refresh_days(%s, %s::datemultirange)", [name, days]).fetchone()
+def refresh_days(conn: Conn, name: str, days: str, groups: list[int] | None = None) -> dict[str, Any]:
+    row = conn.execute(
+        "SELECT * FROM reports._refresh_days(%s, %s::datemultirange, %s::bigint[])", [name, days, groups]
+    ).fetchone()
     assert row is not None
     return row
 
@@ -526,6 +528,40 @@ def test_a_new_key_computed_twice_is_refused_and_nothing_is_written(refreshable:
     with pytest.raises(psycopg.errors.UniqueViolation):
         refresh_days(refreshable, "clients_created_daily", days)
     assert table_rows(refreshable, "clients_created_daily") == before
+
+
+def test_a_refresh_by_group_rewrites_only_the_rows_of_those_groups(refreshable: Conn) -> None:
+    """reports._refresh_days(name, days, groups): only the rows of those days whose group column (client_id
+    for deal_outcomes_daily) is one of the groups are recomputed; the day's other rows are left as stored."""
+    refresh_all(refreshable)
+    full = table_rows(refreshable, "deal_outcomes_daily")
+    day = refreshable.execute(
+        "SELECT day FROM reports.deal_outcomes_daily GROUP BY day HAVING count(DISTINCT client_id) >= 2"
+        " ORDER BY day LIMIT 1"
+    ).fetchone()["day"]  # type: ignore[index]
+    tampered = refreshable.execute(
+        "UPDATE reports.deal_outcomes_daily SET lost_deals = lost_deals + 1 WHERE day = %s"
+        " RETURNING owner_id, client_id",
+        [day],
+    ).fetchall()
+    clients = sorted({r["client_id"] for r in tampered})
+    repaired, kept = clients[0], clients[1:]
+
+    result = refresh_days(refreshable, "deal_outcomes_daily", f"{{[{day},{day}]}}", groups=[repaired])
+
+    rows = table_rows(refreshable, "deal_outcomes_daily")
+    assert result["rows_updated"] == sum(1 for r in tampered if r["client_id"] == repaired)
+    for key, measures in rows.items():
+        if key[0] == day and key[2] in kept:
+            assert measures != full[key], key  # still tampered
+        else:
+            assert measures == full[key], key
+    assert rows.keys() == full.keys()
+
+
+def test_a_refresh_by_group_needs_a_summary_with_a_group_column(refreshable: Conn) -> None:
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="has no group column"):
+        refresh_days(refreshable, "audit_activity_daily", "{[2025-01-01,2025-01-02)}", groups=[1])
 
 
 # --------------------------------------------------------------------------- time zone
