@@ -172,14 +172,15 @@ BEGIN
 
     v_in_range := v_in_range || v_group_test;  -- only the rows of p_groups, when given
 
-    -- Any stored row of the days? (Under the refresh lock nothing else writes the table.)
+    -- Any stored row of the days? (Under the refresh lock nothing else writes the table.) The same parameters
+    -- as the statement below.
     EXECUTE pg_catalog.format(
         'SELECT EXISTS (SELECT FROM %s AS t WHERE %s)', v_table, pg_catalog.format(v_in_range, 't')
     )
     INTO v_stored
     USING
         coalesce(lower(v_hull), '-infinity'::date), coalesce(upper(v_hull), 'infinity'::date), v_hull, p_days,
-        v_day_list, NULL::datemultirange, p_groups;
+        v_day_list, v_computed_days, p_groups;
 
     -- The arguments of both statements: %1$s the columns (t.), %2$s the compute call, %3$s the columns (n.),
     -- %4$s the table, %5$s the test of a stored row of the days, %6$s the key match, %7$s / %8$s the measures
