@@ -60,46 +60,60 @@ source table and event (INSERT, UPDATE, DELETE, TRUNCATE) and capture trigger, i
 A summary is refreshed incrementally while every event of every one of its source tables has an enabled
 capture trigger (reports.refresh_status().mode).';
 
-CREATE OR REPLACE FUNCTION reports._capture_fingerprint(p_summary text)
-RETURNS text
-LANGUAGE plpgsql
+CREATE OR REPLACE FUNCTION reports._capture_fingerprints()
+RETURNS TABLE (summary text, fingerprint text)
+LANGUAGE sql
 STABLE
 SET search_path = reports, pg_temp
 AS $$
-DECLARE
-    v_fingerprint text;
-    -- The capture trigger functions, looked up once: as a subquery in the join below it was scanned again for
-    -- every trigger, 1.7 ms a call instead of 0.5 (a refresh calls this once per summary).
-    v_capture_functions oid[] := ARRAY(
-        SELECT p.oid
+    -- One query for every summary: a refresh reads this once, not once per summary (about 0.4 ms a call).
+    WITH
+    capture_functions AS MATERIALIZED (
+        SELECT array_agg(p.oid) AS oids
         FROM pg_catalog.pg_proc AS p
         WHERE p.pronamespace = 'reports'::regnamespace AND p.proname LIKE '\_capture\_%'
-    );
-BEGIN
-    -- PL/pgSQL: its plan is cached for the session (it runs in every refresh and real-time read).
-    SELECT CASE WHEN bool_and(c.complete) THEN string_agg(c.fingerprint, ' ' ORDER BY c.source_table) END
-    INTO v_fingerprint
-    FROM (
+    ),
+
+    source_tables AS (
         SELECT
-            s.source_table,
+            d.source_table,
             coalesce(bit_or(t.tgtype::integer) FILTER (WHERE t.tgenabled <> 'D') & 60 = 60, FALSE) AS complete,
-            s.source_table || '=' || coalesce(string_agg(t.oid::text || ':' || t.xmin::text, ',' ORDER BY t.oid), '')
+            d.source_table || '=' || coalesce(string_agg(t.oid::text || ':' || t.xmin::text, ',' ORDER BY t.oid), '')
                 AS fingerprint
-        FROM reports.summary_sources AS s
+        FROM (SELECT DISTINCT ss.source_table FROM reports.summary_sources AS ss) AS d
         LEFT JOIN pg_catalog.pg_trigger AS t
             ON
-                t.tgrelid = pg_catalog.to_regclass(s.source_table)
+                t.tgrelid = pg_catalog.to_regclass(d.source_table)
                 AND t.tgtype & 2 = 0
-                AND t.tgfoid = ANY(v_capture_functions)
-        WHERE s.summary = p_summary
-        GROUP BY s.source_table
-    ) AS c;
-    RETURN v_fingerprint;
-END
+                AND t.tgfoid = ANY((SELECT f.oids FROM capture_functions AS f)::oid [])
+        GROUP BY d.source_table
+    )
+
+    SELECT
+        s.name,
+        CASE WHEN bool_and(c.complete) THEN string_agg(c.fingerprint, ' ' ORDER BY c.source_table) END
+    FROM reports.summaries AS s
+    LEFT JOIN reports.summary_sources AS ss ON s.name = ss.summary
+    LEFT JOIN source_tables AS c ON ss.source_table = c.source_table
+    GROUP BY s.name
+$$;
+
+COMMENT ON FUNCTION reports._capture_fingerprints() IS
+'One row per summary of reports.summaries: its capture fingerprint. NULL unless every source table of the summary
+(reports.summary_sources) has enabled capture triggers on INSERT, UPDATE, DELETE and TRUNCATE; then the oid and
+row version (xmin) of each of those triggers. Any install, re-creation, ENABLE or DISABLE of one of them gives
+another value: the refresh then rebuilds the summary in full, since changes made while a trigger was missing or
+disabled were not captured (internal).';
+
+CREATE OR REPLACE FUNCTION reports._capture_fingerprint(p_summary text)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = reports, pg_temp
+AS $$
+    SELECT f.fingerprint FROM reports._capture_fingerprints() AS f WHERE f.summary = p_summary
 $$;
 
 COMMENT ON FUNCTION reports._capture_fingerprint(text) IS
-'NULL unless every source table of summary p_summary (reports.summary_sources) has enabled capture triggers on
-INSERT, UPDATE, DELETE and TRUNCATE; then the oid and row version (xmin) of each of those triggers. Any
-install, re-creation, ENABLE or DISABLE of one of them gives another value: the refresh then rebuilds the
-summary in full, since changes made while a trigger was missing or disabled were not captured (internal).';
+'The capture fingerprint of summary p_summary (reports._capture_fingerprints()); NULL for an unknown summary
+(internal).';

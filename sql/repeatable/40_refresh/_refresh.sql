@@ -30,6 +30,7 @@ DECLARE
     v_unknown text;
     v_timezone text;
     v_summary record;
+    v_fingerprints jsonb;
     v_fingerprint text;
     v_mode text;
     v_days datemultirange;
@@ -105,6 +106,10 @@ BEGIN
     -- Captured changes -> invalid days of every summary (also of those not refreshed now).
     PERFORM reports._absorb_changes();
 
+    -- Read once for every summary, under the lock. A trigger installed, dropped, disabled or re-enabled later
+    -- in this run changes the fingerprint, so the next refresh rebuilds the summaries it feeds.
+    v_fingerprints := (SELECT jsonb_object_agg(f.summary, f.fingerprint) FROM reports._capture_fingerprints() AS f);
+
     FOR v_summary IN
         SELECT s.name, s.depends_on, s.timezone, s.rows AS previous_rows, s.bucket_column
         FROM reports._refresh_targets(p_views) AS t
@@ -137,7 +142,7 @@ BEGIN
             -- Its own sub-transaction: a failure rolls back this summary only (old contents stay, and so
             -- do its invalid days).
             BEGIN
-                v_fingerprint := reports._capture_fingerprint(view);
+                v_fingerprint := v_fingerprints ->> view;
                 IF p_rebuild OR reports._full_refresh_due(view, v_fingerprint) THEN
                     v_days := '{(,)}'::datemultirange;
                 ELSE

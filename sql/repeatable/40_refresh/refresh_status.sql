@@ -44,7 +44,7 @@ AS $$
         p.oldest_change_at,
         success.duration_ms
     FROM reports.summaries AS s
-    CROSS JOIN LATERAL (SELECT reports._capture_fingerprint(s.name) AS fingerprint) AS c
+    LEFT JOIN reports._capture_fingerprints() AS c ON s.name = c.summary
     LEFT JOIN reports.pending_changes() AS p ON s.name = p.view
     LEFT JOIN LATERAL (
         SELECT l.status
