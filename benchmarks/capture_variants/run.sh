@@ -6,13 +6,13 @@
 #   URL: a benchmark database (libpq form, e.g. postgresql://postgres@127.0.0.1:5432/crm) with the demo
 #        data and the capture installed (reports capture install). Its crm.deals triggers are changed
 #        during the run and the installed UPDATE trigger is re-enabled at the end.
-#   variants: none current empty insert_from_new_rows row_values row_minimal (default: all)
+#   variants: none current without_clients empty insert_from_new_rows row_values row_minimal (default: all)
 # Environment: CLIENTS (1), DURATION (10, seconds per run), ROUNDS (2), SYNC (off: synchronous_commit of the writers).
 set -euo pipefail
 url=${1:?usage: run.sh URL [variant ...]}
 shift
 variants=("$@")
-[ ${#variants[@]} -gt 0 ] || variants=(none current empty insert_from_new_rows row_values row_minimal)
+[ ${#variants[@]} -gt 0 ] || variants=(none current without_clients empty insert_from_new_rows row_values row_minimal)
 here=$(cd "$(dirname "$0")" && pwd)
 pgbench=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench | tail -1)
 when="WHEN ((OLD.owner_id, OLD.client_id, OLD.deleted_at, OLD.created_at, OLD.status, OLD.amount, OLD.closed_at,"
@@ -28,6 +28,8 @@ use() {
         current) sql "ALTER TABLE crm.deals ENABLE ALWAYS TRIGGER reports_capture_update" ;;
         empty) sql "CREATE TRIGGER capture_bench_update AFTER UPDATE ON crm.deals REFERENCING OLD TABLE AS old_rows
                     NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION capture_bench.empty()" ;;
+        without_clients) sql "CREATE TRIGGER capture_bench_update AFTER UPDATE ON crm.deals REFERENCING OLD TABLE AS
+                    old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION capture_bench.without_clients()" ;;
         insert_from_new_rows) sql "CREATE TRIGGER capture_bench_update AFTER UPDATE ON crm.deals REFERENCING NEW TABLE
                     AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION capture_bench.insert_from_new_rows()" ;;
         row_values | row_minimal) sql "CREATE TRIGGER capture_bench_update AFTER UPDATE ON crm.deals FOR EACH ROW

@@ -70,3 +70,50 @@ BEGIN
     RETURN NULL;
 END
 $$;
+
+-- The UPDATE query of reports._capture_deals before V0019 (commit 17dcd06~1): the same statement without
+-- the deal's client before and after (old_client_id, new_client_id), to measure what logging them costs.
+CREATE OR REPLACE FUNCTION capture_bench.without_clients() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = reports, pg_temp AS $$
+DECLARE
+    v_logged bigint;
+BEGIN
+    INSERT INTO reports.change_log (
+        source_table, operation, deal_id, old_created_at, new_created_at, old_closed_at, new_closed_at,
+        dependants, open_deal
+    )
+    SELECT
+        'crm.deals', TG_OP, coalesce(n.id, o.id),
+        CASE WHEN a.funnel THEN o.created_at END, CASE WHEN a.funnel THEN n.created_at END,
+        CASE WHEN a.outcomes THEN o.closed_at END, CASE WHEN a.outcomes THEN n.closed_at END,
+        a.dependants, a.open_deal
+    FROM old_rows AS o
+    FULL JOIN new_rows AS n ON o.id = n.id
+    CROSS JOIN LATERAL (
+        SELECT
+            c.ownership AS dependants,
+            c.ownership OR c.created AS funnel,
+            c.ownership OR c.created OR c.outcome AS outcomes,
+            (c.ownership OR c.created OR c.pipeline)
+            AND (
+                coalesce(o.status = 'open' AND o.deleted_at IS NULL, FALSE)
+                OR coalesce(n.status = 'open' AND n.deleted_at IS NULL, FALSE)
+            ) AS open_deal
+        FROM (
+            SELECT
+                o.id IS NULL OR n.id IS NULL
+                OR (o.owner_id, o.client_id, o.deleted_at IS NULL)
+                IS DISTINCT FROM (n.owner_id, n.client_id, n.deleted_at IS NULL) AS ownership,
+                o.created_at IS DISTINCT FROM n.created_at AS created,
+                (o.status, o.amount, o.closed_at) IS DISTINCT FROM (n.status, n.amount, n.closed_at) AS outcome,
+                (o.status, o.stage, o.amount) IS DISTINCT FROM (n.status, n.stage, n.amount) AS pipeline
+        ) AS c
+    ) AS a
+    WHERE a.outcomes OR a.open_deal;
+    GET DIAGNOSTICS v_logged = ROW_COUNT;
+    IF v_logged > 0 THEN
+        PERFORM reports._notify_changes('crm.deals');
+    END IF;
+    RETURN NULL;
+END
+$$;
