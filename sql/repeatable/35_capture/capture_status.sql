@@ -62,11 +62,15 @@ capture trigger (reports.refresh_status().mode).';
 
 CREATE OR REPLACE FUNCTION reports._capture_fingerprints()
 RETURNS TABLE (summary text, fingerprint text)
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SET search_path = reports, pg_temp
 AS $$
+#variable_conflict use_column
+BEGIN
     -- One query for every summary: a refresh reads this once, not once per summary (about 0.4 ms a call).
+    -- PL/pgSQL, so that a session plans it once (a SQL function with a SET clause is planned on every call).
+    RETURN QUERY
     WITH
     capture_functions AS MATERIALIZED (
         SELECT array_agg(p.oid) AS oids
@@ -95,7 +99,8 @@ AS $$
     FROM reports.summaries AS s
     LEFT JOIN reports.summary_sources AS ss ON s.name = ss.summary
     LEFT JOIN source_tables AS c ON ss.source_table = c.source_table
-    GROUP BY s.name
+    GROUP BY s.name;
+END
 $$;
 
 COMMENT ON FUNCTION reports._capture_fingerprints() IS
@@ -107,11 +112,13 @@ disabled were not captured (internal).';
 
 CREATE OR REPLACE FUNCTION reports._capture_fingerprint(p_summary text)
 RETURNS text
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SET search_path = reports, pg_temp
 AS $$
-    SELECT f.fingerprint FROM reports._capture_fingerprints() AS f WHERE f.summary = p_summary
+BEGIN
+    RETURN (SELECT f.fingerprint FROM reports._capture_fingerprints() AS f WHERE f.summary = p_summary);
+END
 $$;
 
 COMMENT ON FUNCTION reports._capture_fingerprint(text) IS
