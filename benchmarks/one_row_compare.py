@@ -8,21 +8,24 @@ change capture installed and the summaries built (``BENCH_DATABASE_URL``, for ex
 benchmarks/incremental_refresh.py leaves). Each round, for each tree: its SQL is migrated in, then
 ``--changes`` times one won deal's amount is changed and the incremental refresh timed, as
 ``reports scheduler`` runs it on its long-lived session (opened after the migration, one refresh with
-nothing pending first), and as a one-off ``reports refresh`` runs it on a new session. Prints the medians
-per tree and the ratio of this tree to the other. The database is left with this tree's SQL.
+nothing pending first), and as a one-off ``reports refresh`` runs it on a new session; every refresh must
+find nothing else pending and refresh every summary incrementally. The tree that goes first alternates
+from round to round. Prints the medians per tree and the ratio of this tree to the other. The database is
+left with this tree's SQL.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import bench_database, load_average, machine, median, timed
-from incremental_refresh import _pending, _refresh, _warm_refresh
+from _common import load_average, machine, median, server, timed
+from incremental_refresh import _modes, _pending, _refresh, _warm_refresh
 from refresh_compare import use_tree
 
 from reports_cli.db import connect
@@ -44,7 +47,9 @@ def one_round(url: str, deals: list[int]) -> tuple[list[float], list[float]]:
             for times, refresh in kinds:
                 conn.execute("UPDATE crm.deals SET amount = amount + 1 WHERE id = %s", [deal])
                 times.append(timed(refresh))
-                assert _pending(conn) == 0
+                pending, modes = _pending(conn), _modes(conn)
+                if pending or not re.fullmatch(r"\d+ incremental", modes):  # e.g. "17 incremental"
+                    raise SystemExit(f"deal {deal}: {pending} changes still pending, modes {modes!r}")
     return warm_times, new_times
 
 
@@ -57,11 +62,17 @@ def main() -> None:
     other = args.compare.resolve()
     if not (other / "sql").is_dir():
         raise SystemExit(f"--compare {other}: no sql/ directory there")
+    if args.rounds < 1 or args.changes < 1:
+        raise SystemExit("--rounds and --changes must be at least 1")
 
-    if not os.environ.get("BENCH_DATABASE_URL"):
+    url = os.environ.get("BENCH_DATABASE_URL", "").strip()
+    if not url:
         raise SystemExit("set BENCH_DATABASE_URL: a database with the capture installed and summaries built")
     print(f"machine: {machine()}")
-    with bench_database(1000) as url:
+    print(server(url))
+    trees = {"this tree": ROOT, "compared": other}
+    results: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in trees}
+    try:
         with connect(url, autocommit=True) as conn:
             incomplete = conn.execute(
                 "SELECT count(*) AS n FROM reports.refresh_status() WHERE mode <> 'incremental'"
@@ -77,10 +88,12 @@ def main() -> None:
                     [args.changes],
                 )
             ]
-        trees = {"this tree": ROOT, "compared": other}
-        results: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in trees}
+        if len(deals) < args.changes:
+            raise SystemExit(f"only {len(deals)} won deals found, --changes {args.changes}")
         for round_no in range(1, args.rounds + 1):
-            for name, tree in trees.items():
+            # alternate which tree goes first, so that neither always finds the caches warmed by the other
+            order = list(trees.items()) if round_no % 2 else list(reversed(trees.items()))
+            for name, tree in order:
                 use_tree(url, tree)
                 warm_times, new_times = one_round(url, deals)
                 results[name][0].extend(warm_times)
@@ -90,6 +103,7 @@ def main() -> None:
                     f" new session {median(new_times) * 1000:.1f} ms (medians); load {load_average()}",
                     flush=True,
                 )
+    finally:
         use_tree(url, ROOT)
 
     def cell(times: list[float]) -> str:

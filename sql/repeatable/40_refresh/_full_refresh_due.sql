@@ -23,7 +23,7 @@ $$;
 
 COMMENT ON FUNCTION reports._full_refresh_due(text, text) IS
 'True when summary p_summary can only be refreshed in full, given p_fingerprint, its capture fingerprint now
-(reports._capture_fingerprint, computed once by a caller that also needs it): never refreshed or marked
+(reports._capture_fingerprints(), read once by a caller that also needs it): never refreshed or marked
 needs_full_refresh, built in another time zone than reports.timezone(), its capture incomplete (p_fingerprint
 null: mode full), or its capture triggers not the ones in place at its last refresh (installed, re-created,
 disabled or re-enabled since: changes may have been missed). NULL for an unknown summary (internal).';

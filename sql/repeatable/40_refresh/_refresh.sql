@@ -106,8 +106,9 @@ BEGIN
     -- Captured changes -> invalid days of every summary (also of those not refreshed now).
     PERFORM reports._absorb_changes();
 
-    -- Read once for every summary, under the lock. A trigger installed, dropped, disabled or re-enabled later
-    -- in this run changes the fingerprint, so the next refresh rebuilds the summaries it feeds.
+    -- Read once for every summary, before the first is refreshed (the refresh lock does not keep a DBA from
+    -- changing a trigger). A trigger installed, dropped, disabled or re-enabled after this read gives another
+    -- fingerprint than the one this run stores, so the next refresh rebuilds the summaries it feeds.
     v_fingerprints := (SELECT jsonb_object_agg(f.summary, f.fingerprint) FROM reports._capture_fingerprints() AS f);
 
     FOR v_summary IN
