@@ -10,6 +10,8 @@ come from the test's own SQL over crm/audit and from independent EXCEPT ALL comp
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -709,6 +711,60 @@ def test_disabling_a_trigger_for_a_while_forces_a_full_refresh(captured: Conn) -
     log = last_run(db)
     assert log["deal_outcomes_daily"]["mode"] == "full"
     assert log["audit_activity_daily"]["mode"] == "incremental"  # audit.events' triggers did not change
+    assert verify_rows(db) == []
+
+
+def test_a_trigger_toggled_while_a_refresh_runs_forces_a_full_refresh_next(
+    captured: Conn, db_url: str
+) -> None:
+    """The refresh reads every summary's capture fingerprint once, before it refreshes the first, and stores
+    that value. A capture trigger disabled and re-enabled while it runs (a client inserted meanwhile, not
+    captured) then differs from what this run stores for clients_created_daily, refreshed after the toggle
+    with nothing of its own to do, and the next refresh rebuilds it. (Storing the fingerprint read when the
+    summary's turn comes, but deciding with the one read before, would lose that client for good.) The
+    refresh is held up at audit_activity_daily, which comes before clients_created_daily, by a lock on that
+    table; it runs at READ COMMITTED."""
+    db = captured
+    order = [r["name"] for r in db.execute("SELECT name FROM reports.summaries ORDER BY position")]
+    assert order.index("audit_activity_daily") < order.index("clients_created_daily")
+    db.execute("INSERT INTO audit.events (occurred_at, service, action) VALUES (now(), 's', 'held up')")
+
+    with connect(db_url, autocommit=False) as blocker, connect(db_url, autocommit=True) as refresher:
+        blocker.execute("LOCK TABLE reports.audit_activity_daily IN EXCLUSIVE MODE")  # readers go on
+        refresher.execute("SET lock_timeout = '30s'")
+        pid = refresher.info.backend_pid
+        results: list[Any] = []
+        thread = threading.Thread(
+            target=lambda: results.append(
+                refresher.execute("SELECT * FROM reports.refresh_views(NULL, true)").fetchall()
+            )
+        )
+        thread.start()
+        try:
+            deadline = time.monotonic() + 20
+            while not db.execute(
+                "SELECT 1 FROM pg_locks WHERE pid = %s AND NOT granted"
+                " AND relation = 'reports.audit_activity_daily'::regclass",
+                [pid],
+            ).fetchone():
+                assert time.monotonic() < deadline, "the refresh never waited for audit_activity_daily"
+                time.sleep(0.02)
+            db.execute("ALTER TABLE crm.clients DISABLE TRIGGER reports_capture_insert")
+            db.execute("INSERT INTO crm.clients (name, created_at) VALUES ('not captured', now())")
+            db.execute("ALTER TABLE crm.clients ENABLE ALWAYS TRIGGER reports_capture_insert")
+        finally:
+            blocker.commit()
+            thread.join(30)
+    assert len(results) == 1
+    assert {r["status"] for r in results[0]} == {"ok"}
+    assert log_rows(db) == []
+    assert verify_rows(db) != []  # the uncaptured client is missing from clients_created_daily
+
+    status = {r["view"]: r for r in db.execute("SELECT * FROM reports.refresh_status()")}
+    assert status["clients_created_daily"]["needs_full_refresh"]
+    refresh(db)
+
+    assert last_run(db)["clients_created_daily"]["mode"] == "full"
     assert verify_rows(db) == []
 
 
