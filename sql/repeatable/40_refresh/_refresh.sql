@@ -30,7 +30,6 @@ DECLARE
     v_unknown text;
     v_timezone text;
     v_summary record;
-    v_fingerprints jsonb;
     v_fingerprint text;
     v_mode text;
     v_days datemultirange;
@@ -106,15 +105,15 @@ BEGIN
     -- Captured changes -> invalid days of every summary (also of those not refreshed now).
     PERFORM reports._absorb_changes();
 
-    -- Read once for every summary, before the first is refreshed (the refresh lock does not keep a DBA from
-    -- changing a trigger). A trigger installed, dropped, disabled or re-enabled after this read gives another
-    -- fingerprint than the one this run stores, so the next refresh rebuilds the summaries it feeds.
-    v_fingerprints := (SELECT jsonb_object_agg(f.summary, f.fingerprint) FROM reports._capture_fingerprints() AS f);
-
+    -- The capture fingerprints are read with the targets, once, before the first is refreshed (the refresh
+    -- lock does not keep a DBA from changing a trigger). A trigger installed, dropped, disabled or re-enabled
+    -- after this read gives another fingerprint than the one this run stores, so the next refresh rebuilds the
+    -- summaries it feeds.
     FOR v_summary IN
-        SELECT s.name, s.depends_on, s.timezone, s.rows AS previous_rows, s.bucket_column
+        SELECT s.name, s.depends_on, s.timezone, s.rows AS previous_rows, s.bucket_column, f.fingerprint
         FROM reports._refresh_targets(p_views) AS t
         INNER JOIN reports.summaries AS s ON t.name = s.name
+        LEFT JOIN reports._capture_fingerprints() AS f ON s.name = f.summary
         ORDER BY s.position
     LOOP
         v_started := clock_timestamp();
@@ -143,7 +142,7 @@ BEGIN
             -- Its own sub-transaction: a failure rolls back this summary only (old contents stay, and so
             -- do its invalid days).
             BEGIN
-                v_fingerprint := v_fingerprints ->> view;
+                v_fingerprint := v_summary.fingerprint;
                 IF p_rebuild OR reports._full_refresh_due(view, v_fingerprint) THEN
                     v_days := '{(,)}'::datemultirange;
                 ELSE
