@@ -101,6 +101,40 @@ def test_refresh_of_an_unknown_view_is_one_line(db_url: str, tmp_path: Path) -> 
     assert "Traceback" not in proc.stderr
 
 
+def test_a_failing_view_makes_both_refresh_commands_exit_1_with_one_line(db_url: str, tmp_path: Path) -> None:
+    # clients_created_daily's first build writes rows that a CHECK added NOT VALID rejects (23514)
+    with psycopg.connect(to_libpq(db_url), autocommit=True) as conn:
+        conn.execute(
+            "ALTER TABLE reports.clients_created_daily"
+            " ADD CONSTRAINT test_fail CHECK (day < '2000-01-01') NOT VALID"
+        )
+    script = Path(sys.executable).with_name("reports-refresh-views")
+    for command in (
+        [sys.executable, "-m", "reports_cli", "refresh"],
+        [str(script), "--view", "clients_created_daily", "--view", "deal_outcomes_daily"],
+    ):
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("REPORTS_", "CRM_"))}
+        env["REPORTS_DATABASE_URL"] = db_url
+        proc = subprocess.run(
+            command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300, check=False
+        )
+
+        assert proc.returncode == 1, proc.stderr
+        error = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+        assert error == ["error: refresh failed for clients_created_daily (see reports.refresh_log)"]
+        assert "Traceback" not in proc.stderr
+        # the summary table names the failed view and what was refreshed anyway
+        table = {line.split()[0]: line.split() for line in proc.stdout.splitlines() if line.split()}
+        assert "failed" in table["clients_created_daily"]
+        assert "ok" in table["deal_outcomes_daily"]
+    with psycopg.connect(to_libpq(db_url)) as conn:
+        logged = conn.execute(
+            "SELECT count(*) FROM reports.refresh_log"
+            " WHERE view = 'clients_created_daily' AND status = 'failed'"
+        ).fetchone()
+    assert logged == (2,)
+
+
 def test_commands_without_a_database_url_say_how_to_get_one(tmp_path: Path) -> None:
     proc = run("migrate", "status", cwd=tmp_path)
     assert proc.returncode == 2
