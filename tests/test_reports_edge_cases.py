@@ -113,3 +113,54 @@ def test_distinct_actors_across_bitmap_blocks(db: psycopg.Connection[dict[str, A
     dashboard = db.execute("SELECT active_users FROM reports.dashboard(%s, %s)", (p_from, p_to)).fetchone()
     month = reference.activity_by_period(p_from, p_to, "month")
     assert dashboard == {"active_users": month[0]["active_users"]}
+
+
+def test_top_clients_ranks_zero_and_negative_won_amounts_with_clients_only_paid(
+    db: psycopg.Connection[dict[str, Any]],
+) -> None:
+    """top_clients ranks the clients with a won deal first and adds the clients only paid in the range
+    (won_amount 0) only when fewer than p_limit clients won a positive amount; a won amount of 0 ties
+    with them (ordered by client_id) and a negative one ranks after them. The demo data has neither."""
+    p_from, p_to = date(2019, 3, 1), date(2019, 3, 31)  # before the demo data: only the rows below
+    owner = db.execute("SELECT min(id) AS id FROM crm.users WHERE role = 'manager'").fetchone()["id"]  # type: ignore[index]
+    clients = {}
+    # "paid only" before "won 0": at a tie the smaller client_id, a client without a won deal, comes first
+    for name in ("won 100 a", "paid only", "won 0", "lost and paid", "won -5", "won 100 b"):
+        clients[name] = db.execute(
+            "INSERT INTO crm.clients (name, owner_id, created_at) VALUES (%s, %s, '2019-02-01') RETURNING id",
+            (name, owner),
+        ).fetchone()["id"]  # type: ignore[index]
+    for name, status, amount in (
+        ("won 100 a", "won", 100),
+        ("won 100 b", "won", 100),
+        ("won 0", "won", 0),
+        ("won -5", "won", -5),
+        ("lost and paid", "lost", 70),
+    ):
+        db.execute(
+            "INSERT INTO crm.deals (client_id, owner_id, stage, status, amount, created_at, closed_at)"
+            " VALUES (%s, %s, %s, %s, %s, '2019-02-10', '2019-03-15 12:00Z')",
+            (clients[name], owner, status, status, amount),
+        )
+    for name in ("paid only", "lost and paid", "won 100 b"):
+        db.execute(
+            "INSERT INTO crm.payments (client_id, amount, status, due_date, paid_at, created_at)"
+            " VALUES (%s, 40, 'paid', '2019-03-20', '2019-03-18 09:00Z', '2019-03-01')",
+            (clients[name],),
+        )
+    db.execute("SELECT * FROM reports.refresh_all()")
+    reference = Reference(load_source(db), "UTC")
+
+    everything = reference.top_clients(p_from, p_to, 100)
+    # the cases are there: two clients share rank 1, three tie at 0 (one with a won deal), one is negative
+    assert [(r["client_id"], r["rank"]) for r in everything] == [
+        (clients["won 100 a"], 1),
+        (clients["won 100 b"], 1),
+        (clients["paid only"], 2),
+        (clients["won 0"], 2),
+        (clients["lost and paid"], 2),
+        (clients["won -5"], 3),
+    ]
+    for limit in range(1, 8):
+        got = db.execute("SELECT * FROM reports.top_clients(%s, %s, %s)", (p_from, p_to, limit)).fetchall()
+        assert_same_rows(got, reference.top_clients(p_from, p_to, limit), context=f"p_limit {limit}")

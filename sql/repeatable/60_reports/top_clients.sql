@@ -24,46 +24,57 @@ BEGIN
     SELECT a.owner_ids INTO v_owner_ids FROM reports._authorize('top_clients') AS a;
     PERFORM reports._check_range(p_from, p_to);
     PERFORM reports._check_limit(p_limit);
+    -- The clients are ranked by won_amount descending, then client_id. Only the first p_limit rows of
+    -- the clients with a won deal can be in the answer, and clients paid in the range without a won deal
+    -- (won_amount 0) only when fewer than p_limit of those have a positive won_amount. So the ranking
+    -- is done over those candidates, and the paid amounts are summed for the rows kept. The dense rank
+    -- of a row depends only on the rows before it in that order, which are all kept.
     RETURN QUERY
     WITH
-    won AS (
+    won AS MATERIALIZED (
         SELECT
             o.client_id,
             sum(o.won_deals) AS won_deals,
             sum(o.won_amount) AS won_amount,
             max(o.last_won_at) AS last_won_at
         FROM reports._scoped_deal_outcomes(v_owner_ids, p_from, p_to) AS o
+        WHERE o.won_deals > 0
         GROUP BY o.client_id
-        HAVING sum(o.won_deals) > 0
     ),
 
-    paid AS (
+    top_won AS MATERIALIZED (
+        SELECT w.client_id, w.won_deals, w.won_amount, w.last_won_at
+        FROM won AS w
+        ORDER BY w.won_amount DESC, w.client_id
+        LIMIT p_limit
+    ),
+
+    paid_only AS (
         SELECT
             c.client_id,
-            sum(c.paid_amount) AS paid_amount
+            0::numeric AS won_deals,
+            0::numeric AS won_amount,
+            NULL::timestamptz AS last_won_at
         FROM reports._scoped_payments_collected(v_owner_ids, p_from, p_to) AS c
+        WHERE
+            (SELECT count(*) FROM top_won AS t WHERE t.won_amount > 0) < p_limit
+            AND NOT EXISTS (SELECT FROM won AS w WHERE w.client_id = c.client_id)
         GROUP BY c.client_id
-    ),
-
-    clients AS (
-        SELECT
-            coalesce(w.client_id, p.client_id) AS client_id,
-            coalesce(w.won_deals, 0) AS won_deals,
-            coalesce(w.won_amount, 0) AS won_amount,
-            coalesce(p.paid_amount, 0) AS paid_amount,
-            w.last_won_at
-        FROM won AS w
-        FULL JOIN paid AS p ON p.client_id = w.client_id
+        ORDER BY c.client_id
+        LIMIT p_limit
     ),
 
     ranked AS (
-        -- ranked over every client, names looked up for the first p_limit only
         SELECT
-            dense_rank() OVER (ORDER BY c.won_amount DESC) AS client_rank,
-            c.*
-        FROM clients AS c
-        ORDER BY c.won_amount DESC, c.client_id
-        LIMIT p_limit
+            dense_rank() OVER (ORDER BY k.won_amount DESC) AS client_rank,
+            k.*
+        FROM (
+            SELECT t.* FROM top_won AS t
+            UNION ALL
+            SELECT p.* FROM paid_only AS p
+            ORDER BY won_amount DESC, client_id
+            LIMIT p_limit
+        ) AS k
     )
 
     SELECT
@@ -72,9 +83,15 @@ BEGIN
         s.name,
         r.won_deals::bigint,
         round(r.won_amount, 2),
-        round(r.paid_amount, 2),
+        round(coalesce(p.paid_amount, 0), 2),
         r.last_won_at
     FROM ranked AS r
+    -- the paid amounts of the rows kept only, by the client's index
+    LEFT JOIN LATERAL (
+        SELECT sum(c.paid_amount) AS paid_amount
+        FROM reports._scoped_payments_collected(v_owner_ids, p_from, p_to) AS c
+        WHERE c.client_id = r.client_id
+    ) AS p ON TRUE
     LEFT JOIN reports.src_clients AS s ON s.id = r.client_id
     ORDER BY r.won_amount DESC, r.client_id;
 END
