@@ -25,10 +25,11 @@ BEGIN
     PERFORM reports._check_range(p_from, p_to);
     PERFORM reports._check_limit(p_limit);
     -- The clients are ranked by won_amount descending, then client_id. Only the first p_limit rows of
-    -- the clients with a won deal can be in the answer, and clients paid in the range without a won deal
-    -- (won_amount 0) only when fewer than p_limit of those have a positive won_amount. So the ranking
-    -- is done over those candidates, and the paid amounts are summed for the rows kept. The dense rank
-    -- of a row depends only on the rows before it in that order, which are all kept.
+    -- the clients with a won deal can be in the answer, and the clients paid in the range without a won
+    -- deal (won_amount 0) only when fewer than p_limit of those have a positive won_amount (the gate).
+    -- So the ranking is done over those candidates. The dense rank of a row depends only on the rows
+    -- before it in that order, which are all kept. Payments are read once: every client's when the gate
+    -- is open, else those of the rows kept only (by the client's index).
     RETURN QUERY
     WITH
     won AS MATERIALIZED (
@@ -49,22 +50,32 @@ BEGIN
         LIMIT p_limit
     ),
 
-    paid_only AS (
+    gate AS (
+        SELECT count(*) FILTER (WHERE t.won_amount > 0) < p_limit AS is_open FROM top_won AS t
+    ),
+
+    paid_by_client AS MATERIALIZED (
         SELECT
             c.client_id,
+            sum(c.paid_amount) AS paid_amount
+        FROM reports._scoped_payments_collected(v_owner_ids, p_from, p_to) AS c
+        WHERE (SELECT g.is_open FROM gate AS g)
+        GROUP BY c.client_id
+    ),
+
+    paid_only AS (
+        SELECT
+            p.client_id,
             0::numeric AS won_deals,
             0::numeric AS won_amount,
             NULL::timestamptz AS last_won_at
-        FROM reports._scoped_payments_collected(v_owner_ids, p_from, p_to) AS c
-        WHERE
-            (SELECT count(*) FROM top_won AS t WHERE t.won_amount > 0) < p_limit
-            AND NOT EXISTS (SELECT FROM won AS w WHERE w.client_id = c.client_id)
-        GROUP BY c.client_id
-        ORDER BY c.client_id
+        FROM paid_by_client AS p
+        WHERE NOT EXISTS (SELECT FROM won AS w WHERE w.client_id = p.client_id)
+        ORDER BY p.client_id
         LIMIT p_limit
     ),
 
-    ranked AS (
+    ranked AS MATERIALIZED (
         SELECT
             dense_rank() OVER (ORDER BY k.won_amount DESC) AS client_rank,
             k.*
@@ -75,6 +86,19 @@ BEGIN
             ORDER BY won_amount DESC, client_id
             LIMIT p_limit
         ) AS k
+    ),
+
+    paid AS (
+        SELECT p.client_id, p.paid_amount FROM paid_by_client AS p
+        UNION ALL
+        SELECT
+            c.client_id,
+            sum(c.paid_amount)
+        FROM reports._scoped_payments_collected(v_owner_ids, p_from, p_to) AS c
+        WHERE
+            NOT (SELECT g.is_open FROM gate AS g)
+            AND c.client_id = any(ARRAY(SELECT r.client_id FROM ranked AS r))
+        GROUP BY c.client_id
     )
 
     SELECT
@@ -86,12 +110,7 @@ BEGIN
         round(coalesce(p.paid_amount, 0), 2),
         r.last_won_at
     FROM ranked AS r
-    -- the paid amounts of the rows kept only, by the client's index
-    LEFT JOIN LATERAL (
-        SELECT sum(c.paid_amount) AS paid_amount
-        FROM reports._scoped_payments_collected(v_owner_ids, p_from, p_to) AS c
-        WHERE c.client_id = r.client_id
-    ) AS p ON TRUE
+    LEFT JOIN paid AS p ON p.client_id = r.client_id
     LEFT JOIN reports.src_clients AS s ON s.id = r.client_id
     ORDER BY r.won_amount DESC, r.client_id;
 END
