@@ -39,34 +39,37 @@ BEGIN
         SELECT d.period_start, d.day FROM reports._period_days(p_from, v_last_day, p_grain) AS d
     ),
 
-    won AS (
+    -- first won day of every client ever (only the day: no amounts summed over the whole history)
+    first_won AS (
         SELECT
             o.client_id,
-            o.day,
-            sum(o.won_amount) AS won_amount
+            min(o.day) AS first_day
         FROM reports._scoped_deal_outcomes(v_owner_ids, NULL, NULL) AS o
         WHERE o.won_deals > 0
-        GROUP BY o.client_id, o.day
+        GROUP BY o.client_id
+        HAVING min(o.day) BETWEEN p_from AND v_last_day
     ),
 
-    members AS (
+    members AS MATERIALIZED (
         SELECT
             f.client_id,
             d.period_start AS cohort_start
-        FROM (SELECT w.client_id, min(w.day) AS first_day FROM won AS w GROUP BY w.client_id) AS f
+        FROM first_won AS f
         INNER JOIN days AS d ON d.day = f.first_day
         WHERE d.period_start >= p_from
     ),
 
+    -- a member's won deals are on or after its first won day, so within p_from..p_to
     activity AS (
         SELECT
             m.cohort_start,
             d.period_start,
             count(DISTINCT m.client_id) AS active_clients,
-            sum(w.won_amount) AS won_amount
+            sum(o.won_amount) AS won_amount
         FROM members AS m
-        INNER JOIN won AS w ON w.client_id = m.client_id AND w.day <= p_to
-        INNER JOIN days AS d ON d.day = w.day
+        INNER JOIN reports._scoped_deal_outcomes(v_owner_ids, p_from, p_to) AS o
+            ON o.client_id = m.client_id AND o.won_deals > 0
+        INNER JOIN days AS d ON d.day = o.day
         GROUP BY m.cohort_start, d.period_start
     ),
 
