@@ -657,6 +657,9 @@ DISTURB_OTHERS = """
 DO $$
 DECLARE
     keep bigint[] := current_setting('reports_test.keep')::bigint[];
+    -- the range of the report calls (CALLS): the copies land where the reports look
+    range_from timestamptz := current_setting('reports_test.from')::date;
+    range_to timestamptz := current_setting('reports_test.to')::date + 1;
     old record;
     new_id bigint;
 BEGIN
@@ -667,10 +670,12 @@ BEGIN
     LEFT JOIN crm.deals AS d ON d.id = q.deal_id
     LEFT JOIN crm.clients AS c ON c.id = q.client_id
     WHERE p.id = q.id AND coalesce(NOT coalesce(d.owner_id, c.owner_id) = ANY(keep), TRUE);
-    -- new deals of theirs, with their stage history and payments, on clients they own
+    -- new deals of theirs created in the range, with their stage history and payments, on clients that
+    -- no kept owner owns
     FOR old IN
         SELECT d.* FROM crm.deals AS d JOIN crm.clients AS c ON c.id = d.client_id
         WHERE NOT d.owner_id = ANY(keep) AND NOT coalesce(c.owner_id = ANY(keep), FALSE)
+            AND d.created_at >= range_from AND d.created_at < range_to
         ORDER BY d.id LIMIT 400
     LOOP
         INSERT INTO crm.deals (client_id, owner_id, title, stage, status, amount, currency, created_at,
@@ -685,16 +690,28 @@ BEGIN
         SELECT new_id, p.client_id, p.amount, p.currency, p.status, p.due_date, p.paid_at, p.created_at
         FROM crm.payments AS p WHERE p.deal_id = old.id;
     END LOOP;
-    -- new clients of theirs, and more of their audit events
+    -- new clients of theirs, and more of their audit events, in the range
     INSERT INTO crm.clients (name, owner_id, created_at)
     SELECT 'copy', c.owner_id, c.created_at FROM crm.clients AS c
-    WHERE NOT c.owner_id = ANY(keep) ORDER BY c.id LIMIT 200;
+    WHERE NOT c.owner_id = ANY(keep) AND c.created_at >= range_from AND c.created_at < range_to
+    ORDER BY c.id LIMIT 200;
     INSERT INTO audit.events (occurred_at, actor_id, service, action, entity_type, entity_id)
     SELECT e.occurred_at + interval '1 minute', e.actor_id, e.service, e.action, e.entity_type, e.entity_id
-    FROM audit.events AS e WHERE NOT e.actor_id = ANY(keep) ORDER BY e.id LIMIT 3000;
+    FROM audit.events AS e
+    WHERE NOT e.actor_id = ANY(keep)
+        AND e.occurred_at >= range_from AND e.occurred_at < range_to - interval '1 minute'
+    ORDER BY e.id LIMIT 3000;
 END
 $$
 """
+
+
+#: every report as in CALLS, and top_clients with a small limit too: its payments are then read for the
+#: rows it keeps only (a path BIG_LIMIT never takes)
+ISOLATION_CALLS: dict[str, tuple[str, tuple[Any, ...]]] = {
+    **{report: (report, args) for report, args in CALLS.items()},
+    "top_clients, p_limit 3": ("top_clients", (P_FROM, P_TO, 3)),
+}
 
 
 def without_refresh_time(rows: list[Row]) -> list[Row]:
@@ -720,10 +737,10 @@ def test_other_owners_data_changes_no_report_of_a_manager_and_outside_the_team_n
 
     def everything() -> dict[str, dict[str, list[Row]]]:
         seen: dict[str, dict[str, list[Row]]] = {"manager": {}, "head": {}, "admin": {}}
-        for report, args in CALLS.items():
-            seen["manager"][report] = call_as_app_user(db, manager["id"], ["manager"], report, args)
-            seen["head"][report] = call_as_app_user(db, head, ["head"], report, args)
-            seen["admin"][report] = call(db, report, args)
+        for label, (report, args) in ISOLATION_CALLS.items():
+            seen["manager"][label] = call_as_app_user(db, manager["id"], ["manager"], report, args)
+            seen["head"][label] = call_as_app_user(db, head, ["head"], report, args)
+            seen["admin"][label] = call(db, report, args)
         for reports in seen.values():
             reports["sales_pipeline"] = without_refresh_time(reports["sales_pipeline"])
         return seen
@@ -731,17 +748,19 @@ def test_other_owners_data_changes_no_report_of_a_manager_and_outside_the_team_n
     def disturb_and_refresh(keep: list[int]) -> None:
         with db.transaction():  # a DO block takes no parameters: the owners to keep come as a setting
             db.execute("SELECT set_config('reports_test.keep', %s::bigint[]::text, true)", [keep])
+            db.execute("SELECT set_config('reports_test.from', %s::text, true)", [P_FROM.isoformat()])
+            db.execute("SELECT set_config('reports_test.to', %s::text, true)", [P_TO.isoformat()])
             db.execute(DISTURB_OTHERS)
         statuses = {r["status"] for r in db.execute("SELECT * FROM reports.refresh_all()").fetchall()}
         assert statuses == {"ok"}
 
     before = everything()
-    assert all(before["manager"][report] for report in CALLS)  # the manager has rows in every report
+    assert all(before["manager"][label] for label in ISOLATION_CALLS)  # the manager has rows in every report
 
     # 1. owners outside the team: neither the manager nor the head sees a difference; an admin does
     disturb_and_refresh(team)
     outside = everything()
-    for report in CALLS:
+    for report in ISOLATION_CALLS:
         assert outside["manager"][report] == before["manager"][report], report
         assert outside["head"][report] == before["head"][report], report
         assert outside["admin"][report] != before["admin"][report], report
@@ -749,6 +768,6 @@ def test_other_owners_data_changes_no_report_of_a_manager_and_outside_the_team_n
     # 2. the manager's teammates: the manager still sees no difference; the head does
     disturb_and_refresh([manager["id"]])
     teammates = everything()
-    for report in CALLS:
+    for report in ISOLATION_CALLS:
         assert teammates["manager"][report] == before["manager"][report], report
         assert teammates["head"][report] != outside["head"][report], report
