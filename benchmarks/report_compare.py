@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import load_average, machine, median, ms, percentile, server
 from direct_queries import REPORTS
-from report_latency import P_FROM, P_TO, _check_same, _samples, _timed_call
+from report_latency import P_FROM, P_TO, _check_same, _samples, _timed_call, busiest_manager, reports_timezone
 
 from reports_cli.db import connect
 
@@ -61,13 +61,8 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(server(url))
     with connect(url, autocommit=True) as conn:
-        manager = conn.execute(
-            "SELECT d.owner_id AS id FROM crm.deals AS d"
-            " JOIN crm.users AS u ON u.id = d.owner_id AND u.role = 'manager'"
-            " GROUP BY d.owner_id ORDER BY count(*) DESC, d.owner_id LIMIT 1"
-        ).fetchone()
-        tz = conn.execute("SELECT value FROM reports.settings WHERE key = 'timezone'").fetchone()
-    assert manager is not None and tz is not None
+        manager = busiest_manager(conn)
+        tz = reports_timezone(conn)
     scopes = {"superuser": None, f"manager {manager['id']}": manager["id"]}
     print(f"{args.report} over {P_FROM}..{P_TO}, {args.runs} calls after 5 warm-up per tree, scope and round")
     samples: dict[tuple[str, str], list[float]] = {(t, s): [] for t in trees for s in scopes}
@@ -81,7 +76,7 @@ def main() -> None:
                         params: dict[str, Any] = {
                             "p_from": P_FROM,
                             "p_to": P_TO,
-                            "tz": tz["value"],
+                            "tz": tz,
                             "owner": owner,
                         }
                         _check_same(conn, report, params)

@@ -53,19 +53,13 @@ def main() -> None:
         with connect(url, autocommit=True) as conn:
             refresh_figures(conn)
             print(f"load average after the refresh: {load_average()}")
-            manager = conn.execute(
-                "SELECT d.owner_id AS id, count(*) AS deals FROM crm.deals AS d"
-                " JOIN crm.users AS u ON u.id = d.owner_id AND u.role = 'manager'"
-                " GROUP BY d.owner_id ORDER BY count(*) DESC, d.owner_id LIMIT 1"
-            ).fetchone()
-            assert manager is not None
-            tz = conn.execute("SELECT value FROM reports.settings WHERE key = 'timezone'").fetchone()
-            assert tz is not None
+            manager = busiest_manager(conn)
+            tz = reports_timezone(conn)
             print(
                 f"\nreports over {P_FROM}..{P_TO}; manager: user {manager['id']} ({manager['deals']} deals)"
             )
             for label, owner in (("superuser", None), (f"manager {manager['id']}", manager["id"])):
-                params = {"p_from": P_FROM, "p_to": P_TO, "tz": tz["value"], "owner": owner}
+                params = {"p_from": P_FROM, "p_to": P_TO, "tz": tz, "owner": owner}
                 latency_table(conn, label, params, args.runs, args.direct_runs)
             print(f"\nload average at the end: {load_average()}")
 
@@ -111,6 +105,25 @@ def refresh_figures(conn: Any) -> None:
     print(
         "defining query per summary: " + ", ".join(f"{n} {median(t):.2f} s" for n, t in per_summary.items())
     )
+
+
+def busiest_manager(conn: Any) -> dict[str, Any]:
+    """The manager with the most deals (id, deals): the scope-own caller of the latency figures."""
+    manager = conn.execute(
+        "SELECT d.owner_id AS id, count(*) AS deals FROM crm.deals AS d"
+        " JOIN crm.users AS u ON u.id = d.owner_id AND u.role = 'manager'"
+        " GROUP BY d.owner_id ORDER BY count(*) DESC, d.owner_id LIMIT 1"
+    ).fetchone()
+    if manager is None:
+        raise SystemExit("no manager owns a deal in this database")
+    return manager
+
+
+def reports_timezone(conn: Any) -> str:
+    row = conn.execute("SELECT value FROM reports.settings WHERE key = 'timezone'").fetchone()
+    if row is None:
+        raise SystemExit("reports.settings has no timezone: run the migrations first")
+    return str(row["value"])
 
 
 def _refresh_all(conn: Any) -> None:
