@@ -16,9 +16,9 @@ install: ## install Poetry (if missing) and the project's dependencies
 	$(POETRY) install --no-interaction
 
 run: ## local cluster + demo data (unless REPORTS_DATABASE_URL is set), migrate, refresh, serve on :8087
-	scripts/run-local.sh
+	@scripts/run-local.sh
 
-test: ## lint (ruff, sqlfluff, squawk) and the whole test suite on a throwaway PostgreSQL
+test: ## lint (ruff, sqlfluff, squawk), the whole suite on the default PostgreSQL, its core on a second major
 	scripts/test.sh
 
 lint: install ## ruff (lint and format check), sqlfluff and squawk only

@@ -27,6 +27,7 @@ from typing import Any
 
 from reports_cli.db import connect
 from reports_cli.devdb import Cluster
+from reports_cli.pgserver import ServerBinaries
 
 #: server options of the throwaway cluster besides the durability defaults (say so next to a figure)
 SERVER_OPTIONS = ("-c shared_buffers=2GB", "-c max_wal_size=4GB")
@@ -70,10 +71,13 @@ def server(url: str) -> str:
 
 
 @contextmanager
-def bench_database(scale: int, progress: Callable[[str], None] = print) -> Iterator[str]:
-    """URL (``?search_path=reports``) of a database with demo data at ``scale`` and every migration."""
+def bench_database(
+    scale: int, progress: Callable[[str], None] = print, *, server: ServerBinaries | None = None
+) -> Iterator[str]:
+    """URL (``?search_path=reports``) of a database with demo data at ``scale`` and every migration,
+    on a throwaway cluster of ``server`` (default: the one ``reports dev-db server`` names)."""
     existing = os.environ.get("BENCH_DATABASE_URL", "").strip()
-    if existing:
+    if existing and server is None:
         progress(f"using the existing database of BENCH_DATABASE_URL (scale assumed {scale})")
         yield existing
         return
@@ -82,7 +86,7 @@ def bench_database(scale: int, progress: Callable[[str], None] = print) -> Itera
 
     base = Path(tempfile.mkdtemp(prefix="reports-bench-"))
     os.chmod(base, 0o755)  # noqa: S103 - the cluster runs as another OS user when this is root
-    cluster = Cluster(base, dbname="crm")
+    cluster = Cluster(base, dbname="crm", server=server)
     options = ["-c fsync=on", "-c full_page_writes=on", "-c synchronous_commit=on", *SERVER_OPTIONS]
     if os.environ.get("BENCH_PG_OPTIONS", "").strip():
         options.append(os.environ["BENCH_PG_OPTIONS"].strip())

@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import bench_database, load_average, machine, median, ms, server, timed
 
 from reports_cli.db import connect
-from reports_cli.devdb import find_bindir
+from reports_cli.pgserver import find_server
 from reports_cli.refresh import acquire_refresh_lock, refresh_in_snapshot, release_refresh_lock, run_refresh
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -278,7 +278,7 @@ def _pgbench(
     env_options = [] if sync_commit else ["-c", "synchronous_commit=off"]
     env_options += ["-c", f"reports.capture_notify={'on' if notify else 'off'}"]
     cmd = [
-        str(find_bindir() / "pgbench"),
+        str(find_server().bindir / "pgbench"),
         "-n",
         "-M",
         "prepared",

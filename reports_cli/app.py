@@ -75,6 +75,41 @@ def settings() -> Settings:
     return guarded(get_settings)
 
 
+def _version_callback(value: bool) -> None:
+    """``reports --version``: this package, and the server of REPORTS_DATABASE_URL when one is set."""
+    if not value:
+        return
+    from importlib.metadata import version
+
+    from reports_cli.db import connect, server_version
+    from reports_cli.dburl import redact
+
+    say(f"reports {version('reports')}")
+    url = guarded(get_settings).database_url
+    if url:
+        try:
+            with connect(url, connect_timeout=5) as conn:
+                say(f"database: {server_version(conn)} at {redact(url)}")
+        except ReportsError as exc:
+            say(f"database: {exc}")
+    raise typer.Exit(0)
+
+
+@app.callback()
+def main_options(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version_callback,
+            is_eager=True,
+            help="Print the version, and the PostgreSQL version of REPORTS_DATABASE_URL, and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Reports service of the CRM platform: migrations, refresh, demo data, local database, HTTP API."""
+
+
 # -- migrations ------------------------------------------------------------------
 @migrate_app.callback(invoke_without_command=True)
 def migrate_cmd(
@@ -214,6 +249,15 @@ def devdb_start(directory: DirOption = Path(".reports-db")) -> None:
     from reports_cli.devdb import Cluster
 
     say(guarded(lambda: Cluster(directory).start()))
+
+
+@devdb_app.command("server")
+def devdb_server(directory: DirOption = Path(".reports-db")) -> None:
+    """Print which PostgreSQL server binaries the local cluster runs (REPORTS_PG_SERVER, _BINDIR)."""
+    from reports_cli.devdb import Cluster
+
+    cluster = guarded(lambda: Cluster(directory))
+    say(guarded(lambda: cluster.server.describe()))
 
 
 @devdb_app.command("stop")

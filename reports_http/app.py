@@ -81,8 +81,11 @@ def create_app(settings: Settings) -> FastAPI:
         summary="The database is reachable, no migration is pending and the report catalog is loaded "
         "(503 with the reason otherwise).",
         responses={
-            200: {"description": 'Ready: `{"status": "ready", "reason": ...}`.'},
-            503: {"description": 'Not ready: `{"status": "not ready", "reason": ...}` says why.'},
+            200: {"description": 'Ready: `{"status": "ready", "reason": ..., "server": "PostgreSQL 18.6"}`.'},
+            503: {
+                "description": 'Not ready: `{"status": "not ready", "reason": ..., "server": ...}` says '
+                "why (server: null when the database cannot be reached)."
+            },
         },
     )
     app.include_router(routes.router)

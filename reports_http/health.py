@@ -20,37 +20,39 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def readiness(settings: Settings) -> tuple[bool, str]:
-    """(ready, reason): the database answers and no migration is pending."""
+def readiness(settings: Settings) -> tuple[bool, str, str | None]:
+    """(ready, reason, server version): a supported server answers and no migration is pending."""
     from reports_cli import migrate
 
     try:
         plan = migrate.plan(settings.require_database_url())
     except ReportsError as exc:
-        return False, str(exc)
+        return False, str(exc), None
     waiting = [f.script for f in plan.to_apply]
     if waiting:
         names = ", ".join(waiting[:3]) + (" ..." if len(waiting) > 3 else "")
-        return False, f"{len(waiting)} migration file(s) not applied: {names} (run `reports migrate`)"
-    return True, "database reachable, migrations up to date"
+        reason = f"{len(waiting)} migration file(s) not applied: {names} (run `reports migrate`)"
+        return False, reason, plan.server
+    return True, "database reachable, migrations up to date", plan.server
 
 
 def ready_endpoint(settings: Settings, *checks: Callable[[], tuple[bool, str]]) -> Any:
     """``GET /ready``: :func:`readiness`, then each of ``checks`` (e.g. the catalog is loaded)."""
 
-    def all_ready() -> tuple[bool, str]:
-        ok, reason = readiness(settings)
+    def all_ready() -> tuple[bool, str, str | None]:
+        ok, reason, server = readiness(settings)
         reasons = [reason]
         for check in checks if ok else ():
             ok, reason = check()
             if not ok:
-                return False, reason
+                return False, reason, server
             reasons.append(reason)
-        return ok, "; ".join(reasons)
+        return ok, "; ".join(reasons), server
 
     async def ready() -> JSONResponse:
-        ok, reason = await run_in_threadpool(all_ready)
+        ok, reason, server = await run_in_threadpool(all_ready)
         status = "ready" if ok else "not ready"
-        return JSONResponse({"status": status, "reason": reason}, status_code=200 if ok else 503)
+        body = {"status": status, "reason": reason, "server": server}
+        return JSONResponse(body, status_code=200 if ok else 503)
 
     return ready

@@ -9,6 +9,8 @@ from typing import Any
 import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 
+from reports_cli.db import connect, require_supported_server
+from reports_cli.errors import ReportsError
 from reports_cli.settings import Settings
 from reports_http.app import create_app
 from reports_http.context import install_log_record_factory
@@ -27,8 +29,19 @@ def log_config() -> dict[str, Any]:
     return config
 
 
+def refuse_unsupported_server(settings: Settings) -> None:
+    """Stop at start-up, with one line, on a PostgreSQL older than supported. A database that cannot be
+    reached yet does not stop the start: ``/ready`` says so until it can."""
+    try:
+        conn = connect(settings.require_database_url(), autocommit=True, connect_timeout=5)
+    except ReportsError:
+        return
+    with conn:
+        require_supported_server(conn)
+
+
 def serve(settings: Settings) -> None:
-    settings.require_database_url()
+    refuse_unsupported_server(settings)
     config = log_config()
     install_log_record_factory()  # before any record is made: the formats use %(request_id)s
     logging.config.dictConfig(config)  # before create_app: its start-up checks log (insecure-dev warning)

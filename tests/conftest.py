@@ -1,6 +1,9 @@
 """Test fixtures: one throwaway PostgreSQL per test session, a fresh database per test.
 
-The server is started with :class:`reports_cli.devdb.Cluster` (root-safe: as root it
+The server is the one :func:`reports_cli.pgserver.find_server` picks (``REPORTS_PG_SERVER``,
+``REPORTS_PG_BINDIR``); its version is printed in the header and at the end of the run, and its
+``bin/`` comes first on ``PATH`` so that tests run its own ``psql``. It is started with
+:class:`reports_cli.devdb.Cluster` (root-safe: as root it
 runs as the ``postgres`` OS user, since pytest-postgresql's own process fixture
 calls ``pg_ctl`` as the current user) and handed to pytest-postgresql's ``noproc``
 fixtures. Those build template databases once per session and clone a fresh
@@ -15,6 +18,7 @@ database from them for every test:
 from __future__ import annotations
 
 import atexit
+import os
 import signal
 import tempfile
 import threading
@@ -32,11 +36,24 @@ from pytest_postgresql import factories
 
 from reports_cli.db import connect
 from reports_cli.devdb import SUPERUSER, Cluster
+from reports_cli.pgserver import ServerBinaries, find_server
 
 DEMO_SCALE = 1
 DEMO_SEED = 42
 DEMO_END = date(2026, 10, 31)
 SERVER_OPTIONS = ("-c max_connections=200",)
+
+
+SERVER: ServerBinaries = find_server()
+os.environ["PATH"] = f"{SERVER.bindir}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+def pytest_report_header() -> str:
+    return f"server: {SERVER.describe()}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    terminalreporter.write_line(f"these tests ran on {SERVER.describe()}")
 
 
 @dataclass

