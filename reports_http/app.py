@@ -84,7 +84,7 @@ def create_app(settings: Settings) -> FastAPI:
             200: {"description": 'Ready: `{"status": "ready", "reason": ..., "server": "PostgreSQL 18.6"}`.'},
             503: {
                 "description": 'Not ready: `{"status": "not ready", "reason": ..., "server": ...}` says '
-                "why (server: null when the database cannot be reached)."
+                "why (server: null when the database cannot be reached or its version is refused)."
             },
         },
     )

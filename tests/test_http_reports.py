@@ -6,9 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import openpyxl
 import pytest
 from http_support import (
     CALLS,
@@ -22,6 +25,7 @@ from http_support import (
     sql_as_caller,
     typed_params,
 )
+from pypdf import PdfReader
 
 from reports_cli.db import connect
 
@@ -199,3 +203,54 @@ def test_openapi_has_one_typed_path_per_report(url: str) -> None:
     assert row["properties"]["won_deals"]["type"] == ["integer", "null"]
     assert operation["responses"]["404"]["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
     assert operation["security"] == [{"jwt": []}]
+
+
+def _same_cell(cell: Any, value: Any) -> bool:
+    """An XLSX cell holds the SQL value: numbers as numbers, days as dates, text as text (an instant
+    is a date cell: Excel has no time zones, so its wall time is the renderer's choice)."""
+    if value is None or value == "":
+        return cell.value is None
+    if isinstance(value, bool):
+        return cell.value is value
+    if isinstance(value, int | float | Decimal):
+        return cell.data_type == "n" and math.isclose(cell.value, float(value), rel_tol=1e-12)
+    if isinstance(value, datetime):
+        return cell.is_date
+    if isinstance(value, date):
+        return cell.is_date and cell.value.date() == value
+    return cell.value == str(value)
+
+
+def _pdf_shows(text: str, value: Any) -> bool:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}" in text
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat() in text
+    return not isinstance(value, str) or value in text
+
+
+def test_every_report_as_xlsx_and_pdf_holds_the_sql_rows(url: str) -> None:
+    user_id = first_user(url)
+    with api(url) as client:
+        for name, params in CALLS.items():
+            expected = sql_as_caller(url, name, typed_params(params), user_id, ["admin"])
+            assert expected, f"{name} has rows to compare"
+            columns = list(expected[0])
+            xlsx = client.get(
+                f"/reports/{name}", params={**params, "format": "xlsx"}, headers=bearer(user_id)
+            )
+            assert xlsx.status_code == 200, (name, xlsx.text)
+            sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content))[name]
+            cells = list(sheet.iter_rows())
+            assert [c.value for c in cells[0]] == columns, name
+            assert len(cells) == len(expected) + 1, name
+            for row, line in zip(expected, cells[1:], strict=True):
+                bad = [c for c, cell in zip(columns, line, strict=True) if not _same_cell(cell, row[c])]
+                assert not bad, (name, bad, row)
+
+            pdf = client.get(f"/reports/{name}", params={**params, "format": "pdf"}, headers=bearer(user_id))
+            assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf", name
+            text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+            assert all(c in text for c in columns), name
+            missing = [row[columns[0]] for row in expected if not _pdf_shows(text, row[columns[0]])]
+            assert not missing, (name, missing[:5])

@@ -38,13 +38,52 @@ def test_without_a_system_server_auto_takes_the_embedded_wheel(tmp_path: Path) -
     assert server.describe() == f"PostgreSQL {server.version} (embedded, {wheel})"
 
 
-def test_auto_prefers_a_system_server_when_one_is_installed() -> None:
-    installed = system_bindirs(os.environ, pgserver.SYSTEM_BINDIR_GLOBS)
-    if not installed:
-        pytest.skip("no system PostgreSQL server on this machine")
-    server = find_server({"PATH": os.environ.get("PATH", "")})
-    assert (server.source, server.bindir) == ("system", installed[0])
-    assert server.version == postgres_version(installed[0])
+def fake_server(bindir: Path, version: str) -> Path:
+    """A directory with initdb, pg_ctl and a postgres that says it is ``version`` (nothing runs them)."""
+    bindir.mkdir(parents=True)
+    for name in ("initdb", "pg_ctl"):
+        (bindir / name).write_text("#!/bin/sh\nexit 1\n")
+    (bindir / "postgres").write_text(f"#!/bin/sh\necho 'postgres (PostgreSQL) {version}'\n")
+    for tool in bindir.iterdir():
+        tool.chmod(0o755)
+    return bindir
+
+
+def test_auto_prefers_a_system_server_newest_major_first(tmp_path: Path) -> None:
+    root = tmp_path / "lib" / "postgresql"
+    for version in ("9.6", "16.4", "18.1", "15.8"):
+        fake_server(root / version.split(".")[0] / "bin", version)
+    server = find_server(empty_path(tmp_path), (str(root / "*" / "bin"),))
+    assert (server.source, server.bindir, server.version) == ("system", root / "18" / "bin", "18.1")
+
+
+def test_auto_passes_over_a_system_server_older_than_15(tmp_path: Path) -> None:
+    old = fake_server(tmp_path / "pg14" / "bin", "14.9")
+    server = find_server({"PATH": str(old)}, NOTHING)
+    assert (server.source, server.bindir) == ("embedded", embedded_bindir())
+    asked = find_server({"PATH": str(old), "REPORTS_PG_SERVER": "system"}, NOTHING)
+    assert (asked.source, asked.version) == ("system", "14.9"), "asked for by name, it is taken"
+
+
+def test_the_wheel_on_path_is_not_a_system_server(tmp_path: Path) -> None:
+    wheel = embedded_bindir()
+    assert wheel is not None
+    system = fake_server(tmp_path / "pg" / "16" / "bin", "16.4")
+    env = {"PATH": f"{wheel}{os.pathsep}{tmp_path / 'bin'}"}
+    assert system_bindirs(env, NOTHING) == []
+    server = find_server(env, (str(tmp_path / "pg" / "*" / "bin"),))
+    assert (server.source, server.bindir) == ("system", system)
+    assert find_server(env, NOTHING).source == "embedded"
+
+
+def test_auto_takes_the_installed_system_server() -> None:
+    """On this machine: the Debian server when one is installed (its own version string)."""
+    debian = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"))
+    if not debian:
+        pytest.skip("no Debian PostgreSQL server on this machine")
+    server = find_server({"PATH": "/usr/bin:/bin"})
+    assert server.source == "system" and server.bindir.parent.parent == Path("/usr/lib/postgresql")
+    assert server.version == postgres_version(server.bindir)
 
 
 def test_system_without_one_installed_is_a_clear_error(tmp_path: Path) -> None:
@@ -96,10 +135,9 @@ def test_an_unknown_reports_pg_server_names_the_choices(tmp_path: Path) -> None:
 
 def test_a_server_on_path_is_found_by_its_initdb(tmp_path: Path) -> None:
     """A PATH entry holding initdb, pg_ctl and postgres counts as a system server."""
-    wheel = embedded_bindir()
-    assert wheel is not None
-    server = find_server({"PATH": str(wheel)}, NOTHING)
-    assert (server.source, server.bindir) == ("system", wheel)
+    on_path = fake_server(tmp_path / "opt" / "bin", "17.2")
+    server = find_server({"PATH": f"{tmp_path / 'none'}{os.pathsep}{on_path}"}, NOTHING)
+    assert (server.source, server.bindir, server.major) == ("system", on_path, 17)
 
 
 def test_the_cli_names_the_server_the_local_cluster_would_run(tmp_path: Path) -> None:

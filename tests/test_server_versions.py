@@ -115,10 +115,21 @@ def test_both_migration_runners_refuse_a_server_below_the_floor_and_apply_nothin
 
 
 def test_the_floor_setting_cannot_admit_an_older_server(db_url: str) -> None:
-    """Lowering the knob below 15 changes nothing: the supported server still passes, and the check
-    still refuses when the knob is above the server."""
+    """The knob only raises the floor: the check's own block, fed 14.9's version number instead of the
+    server's, refuses it with the knob at 9.0; the supported server passes with the knob low and is
+    refused with it above."""
+    check = (PROJECT_ROOT / "sql" / "bootstrap" / "server_version.sql").read_text()
+    as_if_14 = check.replace("pg_catalog.current_setting('server_version_num')::integer", "140009")
+    assert as_if_14 != check, "the check reads server_version_num"
     with connect(db_url, autocommit=True) as conn:
         conn.execute("SET reports.min_server_version_num = '90000'")
+        with pytest.raises(psycopg.errors.FeatureNotSupported) as caught:
+            conn.execute(as_if_14)  # type: ignore[call-overload]
+        assert caught.value.diag.message_primary is not None
+        assert caught.value.diag.message_primary.endswith("reports needs PostgreSQL 15 or later")
+        assert (
+            caught.value.diag.message_detail == "server_version_num is 140009, the oldest supported is 150000"
+        )
         assert require_supported_server(conn) == f"PostgreSQL {shown_version(db_url)}"
         conn.execute("SET reports.min_server_version_num = '990000'")
         with pytest.raises(ReportsError, match=r"reports needs PostgreSQL 99 or later$"):
@@ -303,6 +314,7 @@ def test_make_run_reaches_ready_on_the_embedded_server() -> None:
         "REPORTS_DEVDB_DIR": str(base / "db"),
         "REPORTS_PORT": str(port),
         "REPORTS_DEMO_SCALE": "1",
+        "REPORTS_RUN_NO_INSTALL": "1",  # make test installed it; a second pytest may be importing from .venv
     }
     log = base / "make-run.log"
     with log.open("w") as out:

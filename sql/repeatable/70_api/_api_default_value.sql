@@ -32,12 +32,13 @@ AS $$
     SELECT
         CASE
             WHEN l.is_null THEN 'null'::jsonb
-            -- Each cast sits behind a test of the text alone: when the function is inlined for a
-            -- constant argument, the planner folds a branch's cast unless a constant-false test
-            -- drops the branch first (PostgreSQL 18 folds '...'::numeric of a text default).
+            -- Each cast sits behind a test of the text alone: PostgreSQL 18 plans this body with
+            -- the argument values as constants and folds a branch's cast (so '...'::numeric of a
+            -- text default raised 22P02) unless a constant-false test drops the branch first.
+            -- The exponent's three digits at most keep the number inside numeric's range.
             WHEN l.category = 'N' THEN
                 CASE
-                    WHEN l.value ~ '^-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$'
+                    WHEN l.value ~ '^-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]{1,3})?$'
                         THEN pg_catalog.to_jsonb(l.value::numeric)
                 END
             WHEN l.category = 'B' THEN
