@@ -494,6 +494,7 @@ def export_cmd(
             output=output,
             fmt=fmt,
             pdf_max_rows=cfg.pdf_max_rows,
+            csv_escape_formulas=cfg.csv_escape_formulas,
         )
         where = str(result.target.path) if result.target.path else "stdout"
         note = f" (truncated at REPORTS_PDF_MAX_ROWS={cfg.pdf_max_rows}; use csv for every row)"

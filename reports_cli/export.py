@@ -299,6 +299,7 @@ def export_report(
     output: str | None,
     fmt: str | None,
     pdf_max_rows: int,
+    csv_escape_formulas: bool = True,
     stdout: IO[bytes] | None = None,
 ) -> ExportResult:
     """Export report ``name`` (see the module docstring); returns what was written."""
@@ -316,7 +317,12 @@ def export_report(
                 cursor.execute(_call(function, values), list(values.values()))
                 counter = _Counter(iter(cursor))
                 rendered = render(
-                    target.fmt, function.report.columns, iter(counter), meta, pdf_max_rows=pdf_max_rows
+                    target.fmt,
+                    function.report.columns,
+                    iter(counter),
+                    meta,
+                    pdf_max_rows=pdf_max_rows,
+                    csv_escape_formulas=csv_escape_formulas,
                 )
                 _write(rendered.body, target, stdout or sys.stdout.buffer)
     except psycopg.Error as exc:

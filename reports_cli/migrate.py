@@ -4,8 +4,9 @@ Files under ``sql/`` (``REPORTS_SQL_DIR`` overrides the folder), Flyway-style:
 
 - ``bootstrap/schema_migrations.sql``: run first on every run, under the lock; idempotent, not recorded.
 - ``versioned/V<4 digits>__<what>.sql``: schema, tables, roles, indexes. Applied once, in version
-  order, never edited after release: an applied file whose checksum changed stops the run before
-  anything is applied. A pending file numbered below the highest applied version is refused too.
+  order, never edited after release: an applied file whose checksum changed, or that is missing
+  from ``sql/`` (Flyway's "missing" state), stops the run before anything is applied. A pending
+  file numbered below the highest applied version is refused too.
 - ``repeatable/<NN>_<layer>/<concept>.sql``: views, functions, comments, grants. Idempotent;
   applied after all versioned files, in path order (byte order, as ``LC_ALL=C ls``), whenever
   new or changed. The grants files (``repeatable/90_grants/``) are also re-applied whenever any
@@ -239,15 +240,30 @@ def _recorded(row: dict[str, Any] | None) -> dict[str, Any]:
     return {"applied_checksum": (row or {}).get("checksum")} | {k: (row or {}).get(k) for k in keys}
 
 
-def plan(url: str) -> MigrationPlan:
-    """Read-only: the state of every file against ``reports.schema_migrations`` (absent = all pending)."""
+def plan(url: str, *, through_api: bool = False) -> MigrationPlan:
+    """Read-only: the state of every file against ``reports.schema_migrations`` (absent = all pending).
+
+    ``through_api`` reads the records with ``reports.api_applied_migrations()``, which the HTTP
+    service's role may call (it may not read the table); without that function nothing is applied yet.
+    """
     files = discover()
     with connect(url, autocommit=True, application_name=RUNNER) as conn:
         server = require_supported_server(conn)
         try:
-            return replace(_build_plan(files, _applied_rows(conn)), server=server)
+            applied = _applied_rows_through_api(conn) if through_api else _applied_rows(conn)
+            return replace(_build_plan(files, applied), server=server)
         except psycopg.Error as exc:
             raise ReportsError(f"cannot read reports.schema_migrations: {_one_line(exc)}") from None
+
+
+def _applied_rows_through_api(conn: Conn) -> dict[str, dict[str, Any]]:
+    row = conn.execute(
+        "SELECT to_regprocedure('reports.api_applied_migrations()') IS NOT NULL AS present"
+    ).fetchone()
+    if not row or not row["present"]:
+        return {}
+    rows = conn.execute("SELECT script, kind, version, checksum FROM reports.api_applied_migrations()")
+    return {r["script"]: r for r in rows.fetchall()}
 
 
 def status(url: str) -> list[FileStatus]:
@@ -264,6 +280,14 @@ def _refuse_problems(current: MigrationPlan) -> None:
             f"(recorded sha256 {(first.applied_checksum or '')[:12]}…, file {(first.checksum or '')[:12]}…); "
             "restore it and put the change in a new versioned file; nothing was applied",
             script=first.script,
+        )
+    missing = [f for f in current._in(State.MISSING) if f.kind is Kind.VERSIONED]
+    if missing:
+        names = ", ".join(f.script for f in missing)
+        raise MigrationError(
+            f"refusing to migrate: versioned file {names} is recorded as applied but missing from sql/; "
+            "restore it from version control (applied history is never deleted); nothing was applied",
+            script=missing[0].script,
         )
     if current.out_of_order:
         names = ", ".join(f.script for f in current.out_of_order)
@@ -320,7 +344,10 @@ def _report(
         progress(f"would {'apply' if item.state is State.PENDING else 're-apply'} {item.script}")
     result = MigrationResult(tuple(applied), current.up_to_date, dry_run)
     for missing in current._in(State.MISSING):
-        progress(f"warning: {missing.script} is recorded as applied but no longer exists")
+        progress(
+            f"warning: {missing.script} is recorded as applied but no longer exists (its objects stay until "
+            "a file drops them)"
+        )
     progress(result.summary)
     return result
 

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     pool_timeout: str = Field(default="5s", description="Wait for a pooled connection before answering 503")
     max_rows: int = Field(default=10_000, ge=1, description="Largest JSON page (limit) of reports-api")
     pdf_max_rows: int = Field(default=5000, ge=1, description="Most rows in a PDF (beyond: truncated)")
+    csv_escape_formulas: bool = Field(
+        default=True, description="Prefix CSV text cells starting with = + - @ tab or CR with a quote"
+    )
     auth: Literal["jwt", "gateway-headers", "insecure-dev"] = Field(
         default="jwt", description="How reports-api learns who calls"
     )

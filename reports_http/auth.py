@@ -12,9 +12,10 @@
   Refused at start-up unless ``REPORTS_HOST`` is a loopback address.
 
 Authenticators take plain headers (any case-insensitive mapping), so a layer in front of FastAPI
-(a cache) can call them too. A missing or invalid identity raises :class:`AuthError` (401).
-A verified bearer token is remembered (at most :data:`VERIFIED_TOKENS` of them) until its ``exp``
-(without the leeway): a client repeating its token is not verified again on every request.
+(a cache) can call them too, after :func:`check_identity_headers` has refused a repeated or oversized
+identity header (400). A missing or invalid identity raises :class:`AuthError` (401). A verified
+bearer token is remembered (at most :data:`VERIFIED_TOKENS` of them, :data:`VERIFIED_TOKEN_BYTES`
+in all) until its ``exp`` (without the leeway): a client repeating its token is not verified again.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import ipaddress
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -39,11 +40,21 @@ log = logging.getLogger("reports_http.auth")
 
 #: Seconds of clock skew accepted on ``exp`` (and ``nbf``, ``iat``).
 LEEWAY_S = 30
-#: Verified tokens remembered until they expire (the memo is emptied when full).
+#: Verified tokens remembered until they expire, at most this many and this many bytes of tokens
+#: (the memo is emptied when either is reached).
 VERIFIED_TOKENS = 4096
+VERIFIED_TOKEN_BYTES = 4 * 1024 * 1024
+#: The headers that say who calls; each may appear once, and hold at most :data:`MAX_IDENTITY_BYTES`.
+IDENTITY_HEADERS = frozenset({"authorization", "x-user-id", "x-user-roles"})
+MAX_IDENTITY_BYTES = 8192
+#: Shortest HS256 key accepted (RFC 7518 3.2: a key of at least the hash's 256 bits).
+MIN_HS256_SECRET_BYTES = 32
 #: Application role names, as ``reports.set_caller`` accepts them.
 ROLE = re.compile(r"[a-z][a-z0-9_]*")
-_MAX_USER_ID = 2**63 - 1
+#: A user id as text: ASCII digits only (no sign, blanks or other scripts' digits).
+USER_ID_TEXT = re.compile(r"[0-9]{1,19}")
+#: The largest crm.users id: bigint's, the range reports.set_caller accepts (1 .. 2**63 - 1).
+MAX_USER_ID = 2**63 - 1
 _EC_ALGORITHMS = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
@@ -57,17 +68,20 @@ class Caller:
 
 
 class AuthError(Exception):
-    """No acceptable identity: 401. ``token_error`` is true when a bearer token was given but refused."""
+    """No acceptable identity: ``status`` 401, or 400 for identity headers that are malformed as
+    headers (repeated, too large). ``token_error`` is true when a bearer token was given but refused."""
 
-    def __init__(self, message: str, *, token_error: bool = False) -> None:
+    def __init__(self, message: str, *, token_error: bool = False, status: int = 401) -> None:
         super().__init__(message)
         self.token_error = token_error
+        self.status = status
 
     @property
     def www_authenticate(self) -> str:
         if not self.token_error:
             return 'Bearer realm="reports"'
-        description = str(self).replace('"', "'")
+        # a header value is ASCII: a refused id in another script is shown escaped, never a 500
+        description = str(self).replace('"', "'").encode("ascii", "backslashreplace").decode()
         return f'Bearer realm="reports", error="invalid_token", error_description="{description}"'
 
 
@@ -77,13 +91,31 @@ class Authenticator(Protocol):
         ...
 
 
+def check_identity_headers(raw: Iterable[tuple[bytes, bytes]]) -> None:
+    """Refuse (400) a repeated identity header, or one over :data:`MAX_IDENTITY_BYTES`: never guess
+    which of two ``X-User-Id`` headers is meant. ``raw`` is the ASGI header list."""
+    seen: set[bytes] = set()
+    for name, value in raw:
+        lower = name.lower()
+        if lower.decode("latin-1") not in IDENTITY_HEADERS:
+            continue
+        shown = lower.decode("latin-1").title()
+        if lower in seen:
+            raise AuthError(f"the {shown} header is repeated: send it once", status=400)
+        if len(value) > MAX_IDENTITY_BYTES:
+            raise AuthError(f"the {shown} header is over {MAX_IDENTITY_BYTES} bytes", status=400)
+        seen.add(lower)
+
+
 def parse_user_id(value: object, source: str) -> int:
-    """A crm.users id: a positive integer (or a string of digits) below 2**63."""
+    """A crm.users id from 1 to :data:`MAX_USER_ID`: an integer, or a string of ASCII digits."""
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise AuthError(f"{source} must be a positive integer user id")
-    text = str(value).strip()
-    if not text.isdigit() or not 0 < int(text) <= _MAX_USER_ID:
-        raise AuthError(f"{source} must be a positive integer user id (got {text[:40]!r})")
+    text = str(value)
+    if not USER_ID_TEXT.fullmatch(text) or not 0 < int(text) <= MAX_USER_ID:
+        raise AuthError(
+            f"{source} must be a positive integer user id up to {MAX_USER_ID} (got {text[:40]!r})"
+        )
     return int(text)
 
 
@@ -112,19 +144,29 @@ class JwtAuthenticator:
         self._user_claim = settings.jwt_user_claim
         self._roles_claim = settings.jwt_roles_claim
         self._verified: dict[str, tuple[Caller, float]] = {}  # token -> (caller, its exp)
+        self._verified_bytes = 0
 
     def authenticate(self, headers: Mapping[str, str]) -> Caller:
         scheme, _, token = (headers.get("authorization") or "").strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthError("a bearer token is required (Authorization: Bearer <token>)")
+        if len(token) > MAX_IDENTITY_BYTES:
+            raise AuthError(f"the bearer token is over {MAX_IDENTITY_BYTES} bytes", status=400)
         known = self._verified.get(token)
         if known is not None and time.time() < known[1]:
             return known[0]
         caller, expires = self._verify(token.strip())
-        if len(self._verified) >= VERIFIED_TOKENS:
+        if len(self._verified) >= VERIFIED_TOKENS or self._verified_bytes + len(token) > VERIFIED_TOKEN_BYTES:
             self._verified.clear()
+            self._verified_bytes = 0
         self._verified[token] = (caller, expires)
+        self._verified_bytes += len(token)
         return caller
+
+    @property
+    def remembered(self) -> tuple[int, int]:
+        """(tokens, bytes of tokens) in the memo of verified tokens."""
+        return len(self._verified), self._verified_bytes
 
     def _verify(self, token: str) -> tuple[Caller, float]:
         try:
@@ -217,7 +259,13 @@ def make_authenticator(settings: Settings) -> Authenticator:
     if secret is not None and public_key is not None:
         raise ConfigError("REPORTS_JWT_SECRET and REPORTS_JWT_PUBLIC_KEY are both set: set only one")
     if secret is not None:
-        return JwtAuthenticator(secret.get_secret_value(), ["HS256"], settings)
+        key = secret.get_secret_value()
+        if len(key.encode()) < MIN_HS256_SECRET_BYTES:
+            raise ConfigError(
+                f"REPORTS_JWT_SECRET is {len(key.encode())} bytes: an HS256 key needs at least "
+                f"{MIN_HS256_SECRET_BYTES} (openssl rand -base64 48 makes one)"
+            )
+        return JwtAuthenticator(key, ["HS256"], settings)
     if public_key is not None:
         key, algorithms = _public_key(public_key)
         return JwtAuthenticator(key, algorithms, settings)

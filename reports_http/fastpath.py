@@ -42,7 +42,7 @@ from urllib.parse import parse_qsl
 from starlette.concurrency import run_in_threadpool
 
 from reports_http import context, formats
-from reports_http.auth import AuthError, Caller
+from reports_http.auth import AuthError, Caller, check_identity_headers
 from reports_http.cache import Header, Headers, cache_key, call_key, etag, if_none_match
 from reports_http.catalog import Report
 from reports_http.errors import from_exception
@@ -175,6 +175,7 @@ class ReportCacheLayer:
             return None
         headers = header_map(scope)
         try:
+            check_identity_headers(scope["headers"])
             caller = service.authenticator.authenticate(headers)
             request = self._request_of(report, scope["query_string"], headers.get("accept"))
         except (AuthError, ParamError, formats.FormatError):

@@ -25,7 +25,7 @@ def readiness(settings: Settings) -> tuple[bool, str, str | None]:
     from reports_cli import migrate
 
     try:
-        plan = migrate.plan(settings.require_database_url())
+        plan = migrate.plan(settings.require_database_url(), through_api=True)
     except ReportsError as exc:
         return False, str(exc), None
     waiting = [f.script for f in plan.to_apply]

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from reports_http import formats
-from reports_http.auth import AuthError, Caller
+from reports_http.auth import AuthError, Caller, check_identity_headers
 from reports_http.catalog import Catalog, Report
 from reports_http.errors import (
     CONNECTION_FAILURE,
@@ -82,8 +82,11 @@ def find_report(catalog: Catalog, name: str) -> Report:
 
 def authenticate(service: Service, request: Request) -> Caller:
     try:
+        check_identity_headers(request.headers.raw)
         return service.authenticator.authenticate(request.headers)
     except AuthError as exc:
+        if exc.status == 400:
+            raise ApiError(400, INVALID_PARAMETER, str(exc)) from None
         headers = {"WWW-Authenticate": exc.www_authenticate}
         raise ApiError(401, INVALID_AUTHORIZATION, str(exc), headers=headers) from None
 
@@ -119,7 +122,15 @@ async def call_report(name: str, request: Request) -> Response:
     except DATABASE_ERRORS as exc:
         raise from_exception(exc, request_id_of(request)) from None
     meta = dataclasses.replace(meta, refreshed_at=stream.refreshed_at)
-    rendered = formats.render(fmt, report.columns, stream, meta)
+    settings = service.settings
+    rendered = formats.render(
+        fmt,
+        report.columns,
+        stream,
+        meta,
+        pdf_max_rows=settings.pdf_max_rows,
+        csv_escape_formulas=settings.csv_escape_formulas,
+    )
     body = _stream_body(rendered.body, stream, request_id_of(request))
     return StreamingResponse(body, media_type=rendered.media_type, headers=rendered.headers)
 

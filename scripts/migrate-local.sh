@@ -19,8 +19,9 @@
 #      transaction commits;
 #   3. NOTIFY reports_catalog when at least one file was applied.
 # First of all, bootstrap/server_version.sql refuses a PostgreSQL older than supported (also with
-# --dry-run). Before anything is applied, every versioned file is checked: one modified after it was applied
-# (or a pending one numbered below the highest applied version) stops the run with nothing changed.
+# --dry-run). Before anything is applied, every versioned file is checked: one modified after it was
+# applied, one recorded as applied but missing from sql/, or a pending one numbered below the highest
+# applied version stops the run with nothing changed (a missing repeatable file is a warning).
 # --dry-run prints what would be applied and changes nothing.
 #
 # Errors: one line "error: ..." on stderr naming the file (and psql's line, SQLSTATE and message);
@@ -198,6 +199,21 @@ if [[ $present == t ]]; then
     done <<<"$rows"
 fi
 
+# Recorded files no longer under sql/: a versioned one is refused (Flyway's "missing"), a repeatable
+# one is a warning (its objects stay until a file drops them).
+declare -A on_disk=()
+for script in "${scripts[@]}"; do on_disk[$script]=1; done
+missing=()
+for script in "${!recorded[@]}"; do
+    [[ -n ${on_disk[$script]:-} ]] && continue
+    if [[ $script == versioned/* ]]; then
+        missing+=("$script")
+    else
+        printf 'warning: %s is recorded as applied but no longer exists (its objects stay until a file drops them)\n' \
+            "$script" >&2
+    fi
+done
+
 todo=()
 modified=()
 out_of_order=()
@@ -248,6 +264,12 @@ if ((${#modified[@]})); then
     join_list "${modified[@]}"
     die "refusing to migrate: versioned file $REPLY changed after it was applied (sha256 differs from" \
         "reports.schema_migrations); restore it and put the change in a new versioned file; nothing was applied"
+fi
+if ((${#missing[@]})); then
+    mapfile -t missing < <(printf '%s\n' "${missing[@]}" | LC_ALL=C sort)
+    join_list "${missing[@]}"
+    die "refusing to migrate: versioned file $REPLY is recorded as applied but missing from sql/;" \
+        "restore it from version control (applied history is never deleted); nothing was applied"
 fi
 if ((${#out_of_order[@]})); then
     join_list "${out_of_order[@]}"

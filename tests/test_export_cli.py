@@ -247,3 +247,29 @@ def test_a_new_exposed_function_runs_read_only(db_url: str, db: Conn, tmp_path: 
     db.execute("GRANT EXECUTE ON FUNCTION reports.touch_settings() TO reports_reader")
     line = one_error_line(run_export(db_url, "touch_settings", cwd=tmp_path))
     assert line.startswith("error: [25006] cannot execute UPDATE in a read-only transaction")
+
+
+def test_csv_export_escapes_formula_text_unless_the_setting_is_off(
+    refreshed: str, db: Conn, tmp_path: Path
+) -> None:
+    params = {"p_from": date(2025, 7, 1), "p_to": date(2026, 6, 30), "p_limit": 5}
+    top = direct(db, "top_clients", **params)[0]
+    db.execute("UPDATE crm.clients SET name = '@SUM(1+1)' WHERE id = %s", [top["client_id"]])
+    options = [f"--param={k}={as_text(v)}" for k, v in params.items()]
+    names = {}
+    for setting in ("true", "false"):
+        done = run_export(
+            refreshed,
+            "top_clients",
+            *options,
+            "-o",
+            f"{setting}.csv",
+            cwd=tmp_path,
+            REPORTS_CSV_ESCAPE_FORMULAS=setting,
+        )
+        assert done.returncode == 0, done.stderr
+        rows = csv.DictReader(
+            io.StringIO((tmp_path / f"{setting}.csv").read_text(encoding="utf-8"), newline="")
+        )
+        names[setting] = {int(r["client_id"]): r["client_name"] for r in rows}[top["client_id"]]
+    assert names == {"true": "'@SUM(1+1)", "false": "@SUM(1+1)"}

@@ -200,10 +200,31 @@ def test_ndjson_lines_are_the_json_rows() -> None:
 def test_csv_parses_back_to_the_json_values() -> None:
     rows = sample_rows(20)
     data = json.loads(rendered_bytes(Format.JSON, rows), parse_float=Decimal)["data"]
-    parsed = list(csv.reader(io.StringIO(rendered_bytes(Format.CSV, rows).decode(), newline="")))
+    raw = rendered_bytes(Format.CSV, rows, csv_escape_formulas=False).decode()
+    parsed = list(csv.reader(io.StringIO(raw, newline="")))
     assert parsed[0] == [c.name for c in COLUMNS]
     expected = [["" if v is None else str(v) for v in row.values()] for row in data]
     assert parsed[1:] == expected
+
+
+@pytest.mark.parametrize("text", ["=SUM(A1:A9)", "+1", "-2+3", "@cmd", "\tx", "\rx", "=", "-"])
+def test_csv_escapes_text_that_a_spreadsheet_would_run_as_a_formula_by_default(text: str) -> None:
+    row = sample_rows(1)[0] | {"client_name": text, "growth_pct": Decimal("-3.5")}
+    parsed = list(csv.reader(io.StringIO(rendered_bytes(Format.CSV, [row]).decode(), newline="")))
+    got = dict(zip(parsed[0], parsed[1], strict=True))
+    assert got["client_name"] == "'" + text, "the text is kept, behind a quote"
+    assert got["growth_pct"] == "-3.5", "a number is never changed"
+    plain = list(
+        csv.reader(io.StringIO(rendered_bytes(Format.CSV, [row], csv_escape_formulas=False).decode()))
+    )
+    assert dict(zip(plain[0], plain[1], strict=True))["client_name"] == text
+
+
+@pytest.mark.parametrize("text", ["plain", "a=b", "1-2", " =x", "'=x", "", "Łódź"])
+def test_csv_leaves_other_text_as_it_is(text: str) -> None:
+    row = sample_rows(1)[0] | {"client_name": text}
+    parsed = list(csv.reader(io.StringIO(rendered_bytes(Format.CSV, [row]).decode(), newline="")))
+    assert dict(zip(parsed[0], parsed[1], strict=True))["client_name"] == text
 
 
 def test_csv_keeps_null_and_empty_text_apart() -> None:

@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 import jwt
+import psycopg
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -214,3 +215,111 @@ def test_a_report_refused_by_the_access_rules_is_403(db_url: str) -> None:
     assert allowed.status_code == 200
     assert outside.status_code == 403 and "outside the caller's scope" in outside.json()["message"]
     assert no_role.status_code == 403
+
+
+# -- identity headers and ids that a hostile client can send ------------------------------------------
+def _bad_request(response: Any, words: str) -> None:
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "22023"
+    assert words in response.json()["message"], response.json()
+
+
+def test_a_repeated_identity_header_is_400_never_a_guess(db_url: str) -> None:
+    refresh(db_url)
+    first, second = first_user(db_url), first_user(db_url, with_team=False)
+    one = {"X-User-Id": str(first), "X-User-Roles": "admin"}
+    with api(db_url, auth="gateway-headers", jwt_secret=None) as client:
+        for _ in range(3):  # the first caller's answer is cached and its ETag known
+            assert client.get(PATH, params=RANGE, headers=one).status_code == 200
+        twice = [("X-User-Id", str(first)), ("X-User-Id", str(second)), ("X-User-Roles", "admin")]
+        _bad_request(client.get(PATH, params=RANGE, headers=twice), "X-User-Id header is repeated")
+        roles_twice = [("X-User-Id", str(first)), ("X-User-Roles", "manager"), ("x-user-roles", "admin")]
+        _bad_request(client.get(PATH, params=RANGE, headers=roles_twice), "X-User-Roles header is repeated")
+        _bad_request(client.post("/refresh", headers=twice), "X-User-Id header is repeated")
+    with api(db_url) as client:
+        tokens = [
+            ("Authorization", bearer(first)["Authorization"]),
+            ("Authorization", bearer(second)["Authorization"]),
+        ]
+        _bad_request(client.get(PATH, params=RANGE, headers=tokens), "Authorization header is repeated")
+
+
+@pytest.mark.parametrize(
+    "user_id", ["\u0665", " 5 ", "5 ", "+5", "\u00b2", "5.0", "0x5", "9223372036854775808", "", "-1"]
+)
+def test_user_ids_are_ascii_digits_within_bigint_only(db_url: str, user_id: str) -> None:
+    with api(db_url, auth="gateway-headers", jwt_secret=None) as client:
+        response = client.get(
+            PATH, params=RANGE, headers={"X-User-Id": user_id.encode(), "X-User-Roles": "admin"}
+        )
+        words = "X-User-Id header is required" if not user_id.strip() else "positive integer user id"
+        _unauthorized(response, words)
+    with api(db_url) as client:
+        forged = token(sub=user_id) if user_id else token(sub="")
+        _unauthorized(
+            client.get(PATH, params=RANGE, headers={"Authorization": f"Bearer {forged}"}), "invalid"
+        )
+
+
+def test_the_largest_user_id_python_accepts_is_the_largest_sql_accepts(db_url: str) -> None:
+    largest = 2**63 - 1
+    with connect(db_url, autocommit=True) as conn, conn.transaction():
+        conn.execute("SET LOCAL ROLE reports_api")
+        conn.execute("SELECT reports.set_caller(%s::bigint, '{admin}')", [largest])
+        row = conn.execute("SELECT current_setting('reports.caller_user_id') AS id").fetchone()
+    assert row is not None and row["id"] == str(largest)
+    with connect(db_url, autocommit=True) as conn, conn.transaction():  # one past it, set by hand: refused
+        conn.execute("SET LOCAL ROLE reports_api")
+        conn.execute("SELECT set_config('reports.caller_user_id', %s, true)", [str(largest + 1)])
+        conn.execute("SELECT set_config('reports.caller_roles', 'admin', true)")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="caller context is malformed"):
+            conn.execute("SELECT * FROM reports.sales_pipeline()")
+    with api(db_url, auth="gateway-headers", jwt_secret=None) as client:
+        response = client.get(
+            PATH, params=RANGE, headers={"X-User-Id": str(largest), "X-User-Roles": "admin"}
+        )
+    assert response.status_code == 200, response.text
+
+
+def test_identity_headers_and_tokens_over_8_kb_are_refused(db_url: str) -> None:
+    roles = ",".join(["analyst"] * 1200)  # 9,599 bytes
+    assert len(roles) > 8192
+    with api(db_url, auth="gateway-headers", jwt_secret=None) as client:
+        ok = client.get(PATH, params=RANGE, headers={"X-User-Id": "1", "X-User-Roles": roles[:8000]})
+        assert ok.status_code != 400, ok.text
+        _bad_request(
+            client.get(PATH, params=RANGE, headers={"X-User-Id": "1", "X-User-Roles": roles}),
+            "X-User-Roles header is over 8192 bytes",
+        )
+    with api(db_url) as client:
+        big = token(padding="x" * 9000)
+        _bad_request(
+            client.get(PATH, params=RANGE, headers={"Authorization": f"Bearer {big}"}), "over 8192 bytes"
+        )
+
+
+@pytest.mark.parametrize(("secret", "starts"), [("s" * 31, False), ("s" * 32, True), ("é" * 16, True)])
+def test_an_hs256_secret_shorter_than_32_bytes_stops_the_start(
+    db_url: str, secret: str, starts: bool
+) -> None:
+    if starts:
+        assert create_app(settings(db_url, jwt_secret=secret)) is not None
+        return
+    with pytest.raises(ConfigError, match=r"^REPORTS_JWT_SECRET is 31 bytes: an HS256 key needs at least 32"):
+        create_app(settings(db_url, jwt_secret=secret))
+
+
+def test_the_verified_token_memo_is_bounded_in_bytes(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reports_http import auth
+
+    monkeypatch.setattr(auth, "VERIFIED_TOKEN_BYTES", 50_000)
+    authenticator = auth.make_authenticator(settings(db_url))
+    assert isinstance(authenticator, auth.JwtAuthenticator)
+    largest = 0
+    for i in range(40):  # 40 tokens of about 5 KB: 200 KB, four times the bound
+        headers = {"authorization": f"Bearer {token(sub=str(i + 1), padding='p' * 5000)}"}
+        assert authenticator.authenticate(headers).user_id == i + 1
+        count, size = authenticator.remembered
+        assert 0 < count <= auth.VERIFIED_TOKENS and size <= 50_000
+        largest = max(largest, size)
+    assert largest > 40_000, "the memo did fill up to near its bound"

@@ -7,11 +7,15 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 
 import httpx
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from psycopg import sql
 
+from reports_cli.db import connect
 from reports_cli.devdb import free_port
 from reports_cli.settings import Settings
 from reports_http.app import create_app
@@ -84,3 +88,22 @@ def test_reports_api_process_serves_and_stops_on_ctrl_c(db_url: str) -> None:
         output, _ = proc.communicate(timeout=20)
     assert proc.returncode == 0, output
     assert "Traceback" not in output
+
+
+def test_ready_under_exactly_the_grants_docs_permissions_gives_reports_api(db_url: str) -> None:
+    role = f"api_probe_{uuid.uuid4().hex[:8]}"
+    with connect(db_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE reports_api").format(sql.Identifier(role)))
+    try:
+        url = db_url.replace("postgresql://postgres@", f"postgresql://{role}@", 1)
+        with connect(url, autocommit=True) as conn:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("SELECT count(*) FROM reports.schema_migrations")
+            version = conn.execute("SELECT current_setting('server_version') AS v").fetchone()
+        assert version is not None
+        response = client_for(url).get("/ready")
+        assert response.status_code == 200, response.text
+        assert response.json()["server"] == f"PostgreSQL {version['v']}"
+    finally:
+        with connect(db_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))

@@ -254,3 +254,33 @@ def test_every_report_as_xlsx_and_pdf_holds_the_sql_rows(url: str) -> None:
             assert all(c in text for c in columns), name
             missing = [row[columns[0]] for row in expected if not _pdf_shows(text, row[columns[0]])]
             assert not missing, (name, missing[:5])
+
+
+def test_csv_downloads_escape_formula_text_unless_turned_off(url: str) -> None:
+    params = {**CALLS["top_clients"], "format": "csv"}
+    with connect(url, autocommit=True) as conn:
+        top = sql_as_caller(
+            url, "top_clients", typed_params(CALLS["top_clients"]), first_user(url), ["admin"]
+        )[0]
+        conn.execute(
+            "UPDATE crm.clients SET name = '=HYPERLINK(\"http://x\")' WHERE id = %s", [top["client_id"]]
+        )
+
+    def client_names(**overrides: Any) -> dict[int, str]:
+        with api(url, **overrides) as client:
+            response = client.get("/reports/top_clients", params=params, headers=bearer())
+        assert response.status_code == 200, response.text
+        rows = csv.DictReader(io.StringIO(response.text))
+        return {int(r["client_id"]): r["client_name"] for r in rows}
+
+    assert client_names()[top["client_id"]] == '\'=HYPERLINK("http://x")'
+    assert client_names(csv_escape_formulas=False)[top["client_id"]] == '=HYPERLINK("http://x")'
+
+
+def test_a_pdf_over_http_stops_at_reports_pdf_max_rows(url: str) -> None:
+    params = {**CALLS["top_clients"], "format": "pdf"}
+    with api(url, pdf_max_rows=3) as client:
+        response = client.get("/reports/top_clients", params=params, headers=bearer())
+    assert response.status_code == 200, response.text
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    assert "Truncated: showing the first 3 rows" in text

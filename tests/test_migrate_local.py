@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from reports_cli.db import connect
+from reports_cli.errors import ReportsError
 from reports_cli.migrate import ADVISORY_LOCK_KEY, GRANTS_LAYER, MigrationResult, discover, migrate
 from reports_cli.paths import PROJECT_ROOT, sql_dir
 
@@ -318,3 +319,46 @@ def test_twin_keeps_the_grants_of_a_function_dropped_and_recreated(
     assert "re-applied repeatable/90_grants/grants.sql" in proc.stdout
     assert query(contract_db_url, granted) == [{"ok": True}]
     assert migrate(contract_db_url, progress=quiet).applied == ()
+
+
+def test_both_runners_refuse_an_applied_versioned_file_missing_from_sql(
+    contract_db_url: str, sql_copy: Path, tmp_path: Path
+) -> None:
+    run_local(contract_db_url, cwd=tmp_path, sql=sql_copy, check=True)
+    versioned = sorted((sql_copy / "versioned").glob("V*.sql"))
+    gone = versioned[len(versioned) // 2]
+    gone.unlink()
+    (sql_copy / "versioned" / "V9999__after_the_gap.sql").write_text(
+        "CREATE TABLE reports.after_gap (id int);\n"
+    )
+    script = f"versioned/{gone.name}"
+    before = state(contract_db_url)
+    refusal = (
+        f"error: refusing to migrate: versioned file {script} is recorded as applied but missing from sql/; "
+        "restore it from version control (applied history is never deleted); nothing was applied\n"
+    )
+    for flags in ([], ["--dry-run"]):
+        proc = run_local(contract_db_url, *flags, cwd=tmp_path, sql=sql_copy)
+        assert (proc.returncode, proc.stderr, proc.stdout) == (1, refusal, "")
+    for dry_run in (False, True):
+        with pytest.raises(ReportsError) as caught:
+            migrate(contract_db_url, dry_run=dry_run, progress=quiet)
+        assert f"error: {caught.value}\n" == refusal
+    assert state(contract_db_url) == before
+    assert not relation_exists(contract_db_url, "reports.after_gap")
+
+
+def test_a_repeatable_file_missing_from_sql_is_a_warning_of_both_runners(
+    contract_db_url: str, sql_copy: Path, tmp_path: Path
+) -> None:
+    run_local(contract_db_url, cwd=tmp_path, sql=sql_copy, check=True)
+    (sql_copy / "repeatable/80_comments/schema.sql").unlink()
+    warning = (
+        "warning: repeatable/80_comments/schema.sql is recorded as applied but no longer exists "
+        "(its objects stay until a file drops them)"
+    )
+    proc = run_local(contract_db_url, cwd=tmp_path, sql=sql_copy, check=True)
+    assert proc.stderr.splitlines() == [warning]
+    lines: list[str] = []
+    migrate(contract_db_url, progress=lines.append)
+    assert warning in lines

@@ -395,14 +395,15 @@ MATRIX: dict[str, tuple[str, Caller]] = {
     "app_analyst": ("all", app_caller("analyst", "analyst")),
     "app_head": ("team", app_caller("head", "head")),
     "app_manager": ("own", app_caller("manager", "manager")),
-    "app_manager_and_analyst": ("all", app_caller("manager", "manager", "analyst")),  # the widest rule wins
+    # two rules of the same specificity: the narrowest scope wins
+    "app_manager_and_analyst": ("own", app_caller("manager", "manager", "analyst")),
     "db_admin": ("all", db_caller("db_admin")),
     "db_reader": ("all", db_caller("reader")),  # the default rule of reports_reader
+    # the default rule reports_reader * all stays in place: the role's own rule beats the inherited one
     "db_reader_own": (
         "own",
         db_caller(
             "reader_ruled",
-            lambda w: drop_default_reader_rule(),
             lambda w: add_rule(w.roles["reader_ruled"], "db_role", "*", "own"),
             lambda w: map_role(w.roles["reader_ruled"], w.users["manager"]),
         ),
@@ -411,9 +412,18 @@ MATRIX: dict[str, tuple[str, Caller]] = {
         "team",
         db_caller(
             "reader_ruled",
-            lambda w: drop_default_reader_rule(),
             lambda w: add_rule(w.roles["reader_ruled"], "db_role", "*", "team"),
             lambda w: map_role(w.roles["reader_ruled"], w.users["head"]),
+        ),
+    ),
+    # without the default rule, as a DBA may run it
+    "db_reader_own_alone": (
+        "own",
+        db_caller(
+            "reader_ruled",
+            lambda w: drop_default_reader_rule(),
+            lambda w: add_rule(w.roles["reader_ruled"], "db_role", "*", "own"),
+            lambda w: map_role(w.roles["reader_ruled"], w.users["manager"]),
         ),
     ),
 }
@@ -612,6 +622,73 @@ def test_a_report_rule_widens_the_star_rule(world: World, rules: Callable[..., N
     assert check.measure(dash) == expected(world, check, "team")
     rows = call_as_app_user(api, manager, ["manager"], "manager_leaderboard", CALLS["manager_leaderboard"])
     assert [r["owner_id"] for r in rows] == [manager]
+
+
+def test_a_rule_for_the_named_report_narrows_an_inherited_star_rule(
+    world: World, rules: Callable[..., None]
+) -> None:
+    """reader_ruled inherits reports_reader * all, and has dashboard own itself: dashboard is own, every other
+    report keeps the inherited all."""
+    role = world.roles["reader_ruled"]
+    rules(add_rule(role, "db_role", "dashboard", "own"), map_role(role, world.users["manager"]))
+    reader = world.conn("reader_ruled")
+    check = CHECKS["dashboard"][0]
+    assert check.measure(call(reader, "dashboard", CALLS["dashboard"])) == expected(world, check, "own")
+    funnel = CHECKS["stage_funnel"][0]
+    assert funnel.measure(call(reader, "stage_funnel", CALLS["stage_funnel"])) == expected(
+        world, funnel, "all"
+    )
+
+
+def test_the_roles_own_star_rule_beats_an_inherited_rule_for_the_named_report(
+    world: World, rules: Callable[..., None]
+) -> None:
+    role = world.roles["reader_ruled"]
+    rules(
+        add_rule("reports_reader", "db_role", "dashboard", "own"),
+        add_rule(role, "db_role", "*", "team"),
+        map_role(role, world.users["head"]),
+    )
+    check = CHECKS["dashboard"][0]
+    dash = call(world.conn("reader_ruled"), "dashboard", CALLS["dashboard"])
+    assert check.measure(dash) == expected(world, check, "team")
+    # a plain reader, without a rule of its own, gets the inherited rule for the named report: own, which
+    # needs its CRM user; mapped, it sees its own rows
+    with pytest.raises(errors.InsufficientPrivilege) as caught:
+        call(world.conn("reader"), "dashboard", CALLS["dashboard"])
+    assert_refused(caught, "scope own needs the CRM user")
+    rules(map_role(world.roles["reader"], world.users["manager"]))
+    dash = call(world.conn("reader"), "dashboard", CALLS["dashboard"])
+    assert check.measure(dash) == expected(world, check, "own")
+
+
+def test_explain_access_names_the_rule_in_force_and_why(world: World, rules: Callable[..., None]) -> None:
+    role = world.roles["reader_ruled"]
+    rules(add_rule(role, "db_role", "*", "own"), add_rule("reports_reader", "db_role", "dashboard", "team"))
+    explain = "SELECT subject, report, scope, precedence, applies, reason FROM reports.explain_access(%s, %s)"
+    rows = world.admin.execute(explain, [role, "dashboard"]).fetchall()
+    assert [(r["subject"], r["report"], r["scope"], r["applies"]) for r in rows] == [
+        (role, "*", "own", True),
+        ("reports_reader", "dashboard", "team", False),
+        ("reports_reader", "*", "all", False),
+    ]
+    assert rows[0]["reason"] == "a rule for the role itself, for every report (*), scope own"
+    assert rows[1]["reason"] == "a rule inherited from group role reports_reader, for this report, scope team"
+    admin = world.admin.execute(explain, [world.roles["db_admin"], "dashboard"]).fetchall()
+    assert [(r["subject"], r["scope"], r["applies"]) for r in admin] == [("reports_admin", "all", True)]
+    app = world.admin.execute(
+        "SELECT subject, scope, applies"
+        " FROM reports.explain_access('manager, analyst', 'dashboard', 'app_role')"
+    ).fetchall()
+    assert [(r["subject"], r["scope"], r["applies"]) for r in app] == [
+        ("manager", "own", True),
+        ("analyst", "all", False),
+    ]
+    assert world.admin.execute(explain, [world.roles["nobody"], "dashboard"]).fetchall() == []
+    with pytest.raises(errors.InvalidParameterValue, match="no database role named"):
+        world.admin.execute(explain, ["no_such_role_here", "dashboard"])
+    with pytest.raises(errors.InsufficientPrivilege):
+        world.conn("reader").execute(explain, [role, "dashboard"])
 
 
 def test_db_role_with_scope_own_needs_its_crm_user(world: World, rules: Callable[..., None]) -> None:

@@ -53,6 +53,7 @@ def render(
     meta: ReportMeta,
     *,
     pdf_max_rows: int = DEFAULT_PDF_MAX_ROWS,
+    csv_escape_formulas: bool = True,
 ) -> Rendered:
     """``rows`` (dicts keyed by column name) in ``fmt``; nothing is read until ``body`` is iterated."""
     columns = list(columns)
@@ -65,6 +66,8 @@ def render(
         from reports_http.formats.xlsx import render_xlsx
 
         body = render_xlsx(columns, row_iter, meta)
+    elif fmt is Format.CSV:
+        body = render_csv(columns, row_iter, meta, escape_formulas=csv_escape_formulas)
     else:
         body = _TEXT_RENDERERS[fmt](columns, row_iter, meta)
     filename = download_filename(meta, fmt)

@@ -27,13 +27,10 @@ BEGIN
         RETURN;
     END IF;
     SELECT r.scope INTO scope
-    FROM reports.access_rules AS r
-    WHERE
-        r.subject_kind = v_subject_kind
-        AND r.subject = ANY(v_subjects)
-        AND r.report IN ('*', p_report)
-    ORDER BY pg_catalog.array_position(ARRAY['all', 'team', 'own'], r.scope)
-    LIMIT 1;
+    FROM reports._access_rules_for(
+        v_subject_kind, v_subjects, CASE WHEN v_subject_kind = 'db_role' THEN session_user::text END, p_report
+    ) AS r
+    WHERE r.applies;
     IF scope IS NULL THEN
         RAISE EXCEPTION 'permission denied for report %: no access rule for % %', p_report,
             replace(v_subject_kind, '_', ' '), coalesce(pg_catalog.array_to_string(v_subjects, ', '), '(none)')
@@ -68,8 +65,9 @@ $$;
 COMMENT ON FUNCTION reports._authorize(text) IS
 'Scope of the current caller (reports._caller) for report p_report, or 42501 naming the report, with a HINT
 (internal, never granted; every report function calls it first).
-scope: the widest scope of the matching reports.access_rules rows (report = p_report or *, subject_kind and
-subject matching the caller); all for members of reports_admin.
+scope: the scope of the matching reports.access_rules row that takes precedence (reports._access_rules_for: a
+rule for the database role itself before one inherited from a group role, a rule for the named report before *,
+then the narrowest scope); all for members of reports_admin.
 owner_ids: the owner ids whose rows the caller sees; null means every row (scope all). own: the caller''s
 user id; team: every user whose crm.users.team_id equals the caller''s, read live (empty when the caller has
 no team). 42501 also when the scope is team or own and a psql caller has no reports.db_role_users row.';

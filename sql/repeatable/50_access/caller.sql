@@ -23,7 +23,9 @@ BEGIN
     IF v_is_api AND v_user_setting IS NOT NULL THEN
         subject_kind := 'app_role';
         subjects := pg_catalog.string_to_array(v_roles_setting, ',');
-        IF v_user_setting !~ '^[1-9][0-9]{0,17}$'
+        -- a bigint from 1 to 9223372036854775807, the range reports.set_caller and the API accept
+        IF v_user_setting !~ '^[1-9][0-9]{0,18}$'
+            OR (pg_catalog.length(v_user_setting) = 19 AND v_user_setting COLLATE "C" > '9223372036854775807')
             OR EXISTS (SELECT FROM pg_catalog.unnest(subjects) AS r (role) WHERE r.role !~ '^[a-z][a-z0-9_]*$') THEN
             refusal := 'the caller context is malformed (set it with reports.set_caller only)';
             RETURN;

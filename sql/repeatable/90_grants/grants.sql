@@ -44,16 +44,21 @@ reports.capture_status()
 TO reports_refresher;
 GRANT EXECUTE ON PROCEDURE reports.refresh(text[], boolean) TO reports_refresher;
 
--- HTTP service: the catalog of exposed reports, the data version of the summaries and the refresh time of one
--- call's data (for reports_api only; not granted to reports_reader, so none is itself exposed as a report).
+-- HTTP service: the catalog of exposed reports, the data version of the summaries, the refresh time of one
+-- call's data and the applied migrations of /ready (for reports_api only; not granted to reports_reader, so
+-- none is itself exposed as a report).
 GRANT EXECUTE ON FUNCTION
 reports.api_catalog(),
 reports.api_data_versions(),
-reports.api_refreshed_at(text[])
+reports.api_refreshed_at(text[]),
+reports.api_applied_migrations()
 TO reports_api;
 
 -- The reports time zone: changing it forces a full refresh of every summary (administrators only).
 GRANT EXECUTE ON FUNCTION reports.set_timezone(text) TO reports_admin;
+
+-- Which access rule applies to a role in a report, and why (administrators only).
+GRANT EXECUTE ON FUNCTION reports.explain_access(text, text, text) TO reports_admin;
 
 -- The HTTP service's /metrics shows per view the data age, refresh mode and pending changes.
 GRANT EXECUTE ON FUNCTION reports.refresh_status() TO reports_api;
