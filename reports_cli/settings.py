@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     pool_timeout: str = Field(default="5s", description="Wait for a pooled connection before answering 503")
     max_rows: int = Field(default=10_000, ge=1, description="Largest JSON page (limit) of reports-api")
     pdf_max_rows: int = Field(default=5000, ge=1, description="Most rows in a PDF (beyond: truncated)")
+    metrics_interval: str = Field(
+        default="5s", description="Longest a /metrics scrape serves the same read of the summaries' state"
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None, description="Bearer token /metrics requires (unset: /metrics is open)"
+    )
     csv_escape_formulas: bool = Field(
         default=True, description="Prefix CSV text cells starting with = + - @ tab or CR with a quote"
     )
@@ -96,7 +102,7 @@ class Settings(BaseSettings):
             ) from None
         return value
 
-    @field_validator("statement_timeout", "pool_timeout", "refresh_min_interval")
+    @field_validator("statement_timeout", "pool_timeout", "refresh_min_interval", "metrics_interval")
     @classmethod
     def _valid_duration(cls, value: str) -> str:
         duration_ms(value)
@@ -116,7 +122,7 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value if value and value.strip() else None
 
-    @field_validator("jwt_secret")
+    @field_validator("jwt_secret", "metrics_token")
     @classmethod
     def _blank_secret_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
         return value if value is not None and value.get_secret_value() else None
@@ -128,6 +134,10 @@ class Settings(BaseSettings):
     @property
     def pool_timeout_s(self) -> float:
         return duration_ms(self.pool_timeout) / 1000
+
+    @property
+    def metrics_interval_s(self) -> float:
+        return duration_ms(self.metrics_interval) / 1000
 
     def require_database_url(self) -> str:
         """The reports database URL, or a ConfigError that says how to get one."""

@@ -11,7 +11,8 @@ Per process (each worker has its own registry):
   ``reports_http_cache_entries``, ``reports_http_cache_bytes``,
   ``reports_http_cache_invalidated_entries_total`` (dropped by refresh notifications);
 - ``reports_http_pool_*``: the connection pool (``psycopg_pool`` ``get_stats()``);
-- per summary (``view``), read from ``reports.refresh_status()`` at scrape time:
+- per summary (``view``), read from ``reports.refresh_status()`` at most once per
+  ``REPORTS_METRICS_INTERVAL``, on a connection of its own (:mod:`reports_http.status_snapshot`):
   ``reports_view_age_seconds`` (since the start of its last successful refresh; absent if never),
   ``reports_view_last_success_timestamp_seconds``, ``reports_view_generation``,
   ``reports_view_rows``, ``reports_view_needs_full_refresh``, ``reports_view_info{mode,
@@ -22,24 +23,26 @@ Per process (each worker has its own registry):
   ``reports.api_data_versions()`` instead.
   ``reports_view_status_up`` is 0 when neither could be read (database down);
 - ``process_*``: memory, CPU and file descriptors of the process.
+
+With ``REPORTS_METRICS_TOKEN`` set, a scrape must send ``Authorization: Bearer <token>`` (401
+otherwise).
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import psycopg
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
-from psycopg_pool import PoolTimeout
 from starlette.concurrency import run_in_threadpool
 
 from reports_http.cache import ResultCache
@@ -47,12 +50,6 @@ from reports_http.cache import ResultCache
 log = logging.getLogger("reports_http.metrics")
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-#: Seconds a scrape waits for a pooled connection, and the statement timeout of its query.
-SCRAPE_TIMEOUT_S = 2.0
-_STATUS = "SELECT * FROM reports.refresh_status()"
-_VERSIONS = (
-    "SELECT summary AS view, generation, refreshed_at AS last_success_at FROM reports.api_data_versions()"
-)
 # get_stats() key -> (metric name, help, counter?, scale)
 _POOL_STATS: dict[str, tuple[str, str, bool, float]] = {
     "pool_min": ("pool_min_connections", "Smallest size of the pool", False, 1),
@@ -248,24 +245,6 @@ def view_metrics(rows: list[dict[str, Any]] | None) -> Iterator[Metric]:
     yield from families.values()
 
 
-def read_view_rows(pool: Any) -> list[dict[str, Any]] | None:
-    """``refresh_status()`` rows (else the ``api_data_versions()`` fallback); None when unreadable."""
-    try:
-        with pool.connection(SCRAPE_TIMEOUT_S) as conn, conn.transaction():
-            conn.execute(
-                "SELECT pg_catalog.set_config('statement_timeout', %s, true)",
-                [str(int(SCRAPE_TIMEOUT_S * 1000))],
-            )
-            try:
-                with conn.transaction():
-                    return list(conn.execute(_STATUS).fetchall())
-            except psycopg.errors.InsufficientPrivilege:
-                return list(conn.execute(_VERSIONS).fetchall())
-    except (psycopg.Error, PoolTimeout) as exc:
-        log.warning("metrics: the state of the summaries could not be read: %s", " ".join(str(exc).split()))
-        return None
-
-
 router = APIRouter(tags=["operations"])
 
 
@@ -276,6 +255,19 @@ router = APIRouter(tags=["operations"])
     responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
 )
 async def metrics_endpoint(request: Request) -> Response:
-    metrics: Metrics = request.app.state.service.metrics
+    service = request.app.state.service
+    token = service.settings.metrics_token
+    if token is not None:
+        scheme, _, given = (request.headers.get("authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode(), token.get_secret_value().encode()
+        ):
+            return Response(
+                "/metrics needs Authorization: Bearer <REPORTS_METRICS_TOKEN>\n",
+                status_code=401,
+                media_type="text/plain",
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
+    metrics: Metrics = service.metrics
     body = await run_in_threadpool(metrics.exposition)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

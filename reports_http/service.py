@@ -27,8 +27,9 @@ from reports_http.cache import ResultCache
 from reports_http.catalog import CatalogStore
 from reports_http.execute import Conn, make_pool
 from reports_http.listen import NotificationListener
-from reports_http.metrics import Metrics, ServiceCollector, read_view_rows
+from reports_http.metrics import Metrics, ServiceCollector
 from reports_http.refresh_jobs import RefreshJobs
+from reports_http.status_snapshot import StatusSnapshot
 from reports_http.versions import DataVersions
 
 log = logging.getLogger("reports_http.service")
@@ -50,6 +51,7 @@ class Service:
     cache: ResultCache
     metrics: Metrics
     jobs: RefreshJobs
+    status: StatusSnapshot
     _opened: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -83,12 +85,20 @@ class Service:
         versions.listening = listener.connected.is_set
         pool = make_pool(settings)
         metrics = Metrics()
+        status = StatusSnapshot(url, settings.metrics_interval_s)
         service = cls(
-            settings, pool, catalog, authenticator, listener, versions, cache, metrics, RefreshJobs(url)
+            settings,
+            pool,
+            catalog,
+            authenticator,
+            listener,
+            versions,
+            cache,
+            metrics,
+            RefreshJobs(url),
+            status,
         )
-        metrics.registry.register(
-            ServiceCollector(service.pool_stats, cache, lambda: read_view_rows(service.ensure_pool()))
-        )
+        metrics.registry.register(ServiceCollector(service.pool_stats, cache, status.rows))
         return service
 
     def start(self) -> None:
@@ -127,5 +137,6 @@ class Service:
 
     def stop(self) -> None:
         self.listener.stop()
+        self.status.close()
         if self._opened:
             self.pool.close()

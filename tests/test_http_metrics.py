@@ -9,6 +9,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -191,3 +192,66 @@ def test_made_request_ids_are_unique_and_a_forked_worker_makes_its_own() -> None
     os.waitpid(pid, 0)
     assert len(child) == 3 and all(re.fullmatch(r"[0-9a-f]{32}", i) for i in child)
     assert child[0][:16] != made[0][:16] and not set(child) & set(made)
+
+
+# -- scrapes cost the database one read per interval, off the report pool -------------------------------
+def metrics_backends(db_url: str) -> int:
+    with connect(db_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) AS n FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name = 'reports-api metrics'"
+        ).fetchone()
+    return int(row["n"]) if row else -1
+
+
+def test_a_scrape_flood_reads_the_state_once_per_interval_and_never_from_the_report_pool(url: str) -> None:
+    with api(url, metrics_interval="10min") as client:
+        service = client.app.state.service  # type: ignore[attr-defined]
+        first = scrape(client)
+        assert value(first, "reports_view_status_up") == 1
+        requests_before = service.pool.get_stats().get("requests_num", 0)
+        for _ in range(40):
+            assert value(scrape(client), "reports_view_status_up") == 1
+        assert service.status.reads == 1, "one read of refresh_status() for 41 scrapes"
+        assert service.pool.get_stats().get("requests_num", 0) == requests_before, (
+            "no pooled connection taken"
+        )
+        assert metrics_backends(url) == 1, "the snapshot's own connection"
+    assert metrics_backends(url) == 0, "closed when the service stops"
+
+
+def test_concurrent_scrapes_share_one_read_per_interval(url: str) -> None:
+    from reports_http.status_snapshot import StatusSnapshot
+
+    snapshot = StatusSnapshot(url, interval_s=0.25)
+    started = time.monotonic()
+    try:
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            results = list(pool.map(lambda _i: snapshot.rows(), range(16 * 40)))
+        elapsed = time.monotonic() - started
+    finally:
+        snapshot.close()
+    assert all(rows is not None and rows for rows in results)
+    assert 1 <= snapshot.reads <= elapsed / 0.25 + 2, (snapshot.reads, elapsed)
+
+
+def test_metrics_answer_while_every_pooled_connection_is_taken(url: str) -> None:
+    with api(url, pool_size=1, pool_timeout="200ms") as client:
+        service = client.app.state.service  # type: ignore[attr-defined]
+        service.ensure_pool().wait(timeout=10)
+        with service.pool.connection():  # the only report connection, held
+            samples = scrape(client)
+        assert value(samples, "reports_view_status_up") == 1
+        assert value(samples, "reports_view_rows", view="deal_outcomes_daily") > 0
+
+
+def test_metrics_need_the_token_when_one_is_set(url: str) -> None:
+    token = "scrape-token-" + uuid.uuid4().hex
+    with api(url, metrics_token=token) as client:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {token}"}):
+            refused = client.get("/metrics", headers=headers)
+            assert refused.status_code == 401, headers
+            assert refused.headers["WWW-Authenticate"] == 'Bearer realm="metrics"'
+            assert "reports_view" not in refused.text
+        allowed = client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+        assert allowed.status_code == 200 and "reports_view_status_up" in allowed.text
