@@ -9,6 +9,7 @@ floor (set on the test's database, so every new session of every runner sees it)
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -211,6 +212,7 @@ def other_url() -> Iterator[str]:
         yield url
     finally:
         cluster.destroy()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def refresh(url: str) -> None:
@@ -359,7 +361,9 @@ def test_make_run_reaches_ready_on_the_embedded_server() -> None:
                 capture_output=True,
                 check=False,
             )
-    output = log.read_text()
-    assert "local cluster stopped" in output, output
-    assert not (base / "db" / "data" / "postmaster.pid").exists(), "the cluster was stopped"
-    subprocess.run(["rm", "-rf", str(base)], check=False)
+    try:
+        output = log.read_text()
+        assert "local cluster stopped" in output, output
+        assert not (base / "db" / "data" / "postmaster.pid").exists(), "the cluster was stopped"
+    finally:
+        subprocess.run(["rm", "-rf", str(base)], check=False)
