@@ -89,7 +89,7 @@ def test_auto_takes_the_installed_system_server() -> None:
 def test_system_without_one_installed_is_a_clear_error(tmp_path: Path) -> None:
     env = {**empty_path(tmp_path), "REPORTS_PG_SERVER": "system"}
     with pytest.raises(
-        ReportsError, match=r"no system PostgreSQL server was found.*REPORTS_PG_SERVER=embedded"
+        ServerNotFound, match=r"no system PostgreSQL server was found.*REPORTS_PG_SERVER=embedded"
     ):
         find_server(env, NOTHING)
 
