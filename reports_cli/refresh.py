@@ -25,6 +25,9 @@ a session holding it may take again, so the engine's own transaction-level lock 
 once), then the REPEATABLE READ transaction runs the refresh (:func:`refresh_in_snapshot`), then
 the lock is released (:func:`release_refresh_lock`). ``reports_cli.scheduler`` uses the same three
 steps. The session lock needs a real session: a pooler in transaction mode would break it.
+Under the lock the start is recorded in a committed statement of its own, so that a refresh killed
+before it commits still shows (``reports.record_refresh_start``), and the refresh transaction runs
+under the statement_timeout of ``reports.refresh_limits()`` (docs/architecture.md, "Refresh").
 """
 
 from __future__ import annotations
@@ -55,6 +58,14 @@ _REFRESH = (
     "SELECT r.view, r.status, r.rows, r.duration_ms, r.sqlstate, r.error "
     "FROM reports.refresh_views(%(views)s::text[], false) AS r"
 )
+# A committed record of the start, so that a refresh killed before it commits is still seen.
+_RECORD_START = "SELECT reports.record_refresh_start(%(views)s::text[])"
+_RECORD_END = "SELECT reports.record_refresh_end()"
+# The refresh statement's time limit (a function cannot bound the statement that calls it).
+_TIME_LIMIT = (
+    "SELECT pg_catalog.set_config('statement_timeout', r.statement_timeout, true)"
+    " FROM reports.refresh_limits() AS r"
+)
 _LOCK = "SELECT pg_catalog.pg_advisory_lock(%s)"
 _TRY_LOCK = "SELECT pg_catalog.pg_try_advisory_lock(%s) AS acquired"
 _UNLOCK = "SELECT pg_catalog.pg_advisory_unlock(%s) AS released"
@@ -77,7 +88,7 @@ def run_refresh(
         try:
             if not acquire_refresh_lock(conn, wait=wait):
                 # Another refresh runs: the engine finds its lock taken and records skipped rows.
-                return refresh_in_snapshot(conn, views)
+                return refresh_in_snapshot(conn, views, locked=False)
             try:
                 return refresh_in_snapshot(conn, views)
             finally:
@@ -114,19 +125,27 @@ def refresh_in_snapshot(
     views: Sequence[str] | None,
     *,
     needed: Callable[[psycopg.Connection[Any]], bool] | None = None,
+    locked: bool = True,
 ) -> list[dict[str, Any]]:
     """Run ``reports.refresh_views(views, false)`` in one REPEATABLE READ transaction and commit.
 
-    ``needed`` (optional) runs first in the same transaction, so under the same snapshot and
-    lock: when it returns False nothing is refreshed and the result is ``[]``.
+    With the refresh lock held (``locked``), the start is first recorded in a committed statement
+    (``reports.record_refresh_start``). The transaction runs under ``reports.refresh_limits()``'s
+    statement_timeout. ``needed`` (optional) runs first in the same transaction, so under the same
+    snapshot and lock: when it returns False nothing is refreshed and the result is ``[]``.
     """
+    views_param = {"views": list(views) if views else None}
+    if locked:
+        conn.execute(_RECORD_START, views_param)
     previous = conn.isolation_level
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     try:
         with conn.transaction():
+            conn.execute(_TIME_LIMIT)
             if needed is not None and not needed(conn):
+                conn.execute(_RECORD_END)
                 return []
-            return conn.execute(_REFRESH, {"views": list(views) if views else None}).fetchall()
+            return conn.execute(_REFRESH, views_param).fetchall()
     finally:
         if not conn.closed:
             conn.isolation_level = previous

@@ -8,7 +8,9 @@ started/stopped by the application's lifespan. Everything the layers in front of
 Notifications (one LISTEN connection): ``reports_catalog`` (``reports migrate``) reloads the
 catalog and the definitions fingerprint of the data versions; ``reports_refreshed`` (the refresh
 engine, at commit) takes the new generations at once, which drops the cached responses of the
-refreshed summaries. After every (re)connection both are read again, since notifications sent
+refreshed summaries; ``reports_access_changed`` (access rules, the DB-role mapping, a user's
+team) takes the new access version, which drops every cached response. After every
+(re)connection they are read again, since notifications sent
 while disconnected are lost; while disconnected the cache steps aside.
 """
 
@@ -36,6 +38,8 @@ log = logging.getLogger("reports_http.service")
 
 #: Channel of the refresh engine's notifications (``reports.refresh_views``).
 REFRESHED_CHANNEL = "reports_refreshed"
+#: Channel of the access version's notifications (``reports._bump_access_version``).
+ACCESS_CHANNEL = "reports_access_changed"
 #: Seconds start-up waits for the LISTEN connection (the cache is bypassed until it is up).
 LISTEN_WAIT_S = 2.0
 
@@ -82,6 +86,7 @@ class Service:
         listener = NotificationListener(url, on_connect=connected)
         listener.add_handler(NOTIFY_CHANNEL, migrated)
         listener.add_handler(REFRESHED_CHANNEL, versions.apply_notification)
+        listener.add_handler(ACCESS_CHANNEL, versions.apply_access_notification)
         versions.listening = listener.connected.is_set
         pool = make_pool(settings)
         metrics = Metrics()

@@ -2,17 +2,20 @@
 
 A report's data changes only when a summary it reads is refreshed with changed rows (its
 ``generation`` goes up, ``reports.api_catalog().summaries`` lists what it reads), when a report
-function is redefined (``reports migrate``), or when "today" moves on (reports such as
-``payments_aging`` default to today in the reports time zone). So the version of a report's
-data is the tuple (generations of its summaries, a fingerprint of the function definitions of
-schema ``reports``, today in ``REPORTS_TIMEZONE``).
+function is redefined (``reports migrate``), when "today" moves on (reports such as
+``payments_aging`` default to today in the reports time zone), or when what a caller may see
+changes (``reports.api_access_version()``: access rules, the DB-role mapping, a user's team). So
+the version of a report's data is the tuple (generations of its summaries, the access version, a
+fingerprint of the function definitions of schema ``reports``, today in ``REPORTS_TIMEZONE``).
 
 :class:`DataVersions` holds the generations and refresh times: loaded from
 ``reports.api_data_versions()`` at start-up and after every (re)connection of the LISTEN thread
 (notifications sent while it was away are lost), updated at once by each ``reports_refreshed``
 notification (``{"run_id":..., "views":[{"view":..., "generation":...}]}``), then re-read for
-the refresh times. While the LISTEN connection is down the versions cannot be trusted:
-:attr:`DataVersions.trusted` is False and the cache steps aside.
+the refresh times; the access version likewise by each ``reports_access_changed`` notification
+(``{"source":..., "version":...}``), which drops every cached answer. While the LISTEN connection
+is down the versions cannot be trusted: :attr:`DataVersions.trusted` is False and the cache steps
+aside.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ log = logging.getLogger("reports_http.versions")
 
 CONNECT_TIMEOUT_S = 5
 _VERSIONS = "SELECT summary, generation, refreshed_at FROM reports.api_data_versions()"
+_ACCESS = "SELECT reports.api_access_version() AS version"
 # Any CREATE OR REPLACE of a function of schema reports rewrites its pg_proc row (a new xmin).
 _DEFINITIONS = """
 SELECT pg_catalog.md5(
@@ -76,11 +80,15 @@ class DataVersions:
         self._url = url
         self._summaries: Mapping[str, SummaryVersion] = {}
         self._definitions = ""
+        self._access = 0
         self._loaded = False
         self._lock = threading.Lock()
         self._listeners: list[Callable[[frozenset[str]], None]] = []
-        # version() per summaries tuple: (summaries mapping, definitions, today) it was made from, and it
-        self._versions: dict[tuple[str, ...], tuple[Mapping[str, SummaryVersion], str, date, str | None]] = {}
+        # version() per summaries tuple: (summaries mapping, definitions, access, today) it was made
+        # from, and it
+        self._versions: dict[
+            tuple[str, ...], tuple[Mapping[str, SummaryVersion], str, int, date, str | None]
+        ] = {}
         self.today = Today(timezone)
         self.listening: Callable[[], bool] = lambda: True
 
@@ -99,16 +107,22 @@ class DataVersions:
         summary not known, or a report that reads no summary: its data version cannot be told).
         Remembered per ``summaries`` until the generations, the definitions or the day change (both
         are replaced, never changed in place, so the memo compares them by identity)."""
-        known, definitions, today = self._summaries, self._definitions, self.today()
+        known, definitions, access, today = self._summaries, self._definitions, self._access, self.today()
         memo = self._versions.get(summaries)
-        if memo is not None and memo[0] is known and memo[1] is definitions and memo[2] == today:
-            return memo[3]
+        if (
+            memo is not None
+            and memo[0] is known
+            and memo[1] is definitions
+            and memo[2] == access
+            and memo[3] == today
+        ):
+            return memo[4]
         try:
             generations = ",".join(str(known[name].generation) for name in summaries)
         except KeyError:
             generations = ""
-        version = f"{generations};{definitions};{today.isoformat()}" if generations else None
-        self._versions[summaries] = (known, definitions, today, version)
+        version = f"{generations};a{access};{definitions};{today.isoformat()}" if generations else None
+        self._versions[summaries] = (known, definitions, access, today, version)
         return version
 
     def refreshed_at(self, summaries: Iterable[str]) -> datetime | None:
@@ -136,19 +150,24 @@ class DataVersions:
             ) as conn:
                 rows = conn.execute(_VERSIONS).fetchall()
                 definitions = conn.execute(_DEFINITIONS).fetchone()
+                access_row = conn.execute(_ACCESS).fetchone()
         except (ReportsError, psycopg.Error) as exc:
             log.error("data versions reload (%s) failed: %s", reason, " ".join(str(exc).split()))
             return False
         new = {r["summary"]: SummaryVersion(int(r["generation"]), r["refreshed_at"]) for r in rows}
         fingerprint = str(definitions["fingerprint"]) if definitions else ""
+        access = int(access_row["version"]) if access_row else 0
         with self._lock:
-            old, old_definitions = self._summaries, self._definitions
-            self._summaries, self._definitions, self._loaded = new, fingerprint, True
+            old, old_definitions, old_access = self._summaries, self._definitions, self._access
+            self._summaries, self._definitions, self._access, self._loaded = new, fingerprint, access, True
         changed = frozenset(
             name for name, v in new.items() if name not in old or old[name].generation != v.generation
         ) | frozenset(set(old) - set(new))
         if old_definitions and old_definitions != fingerprint:
             log.info("report definitions changed (%s): every cached result is dropped", reason)
+            self._notify(frozenset())
+        elif old_definitions and old_access != access:
+            log.info("access rules changed (%s): every cached result is dropped", reason)
             self._notify(frozenset())
         elif changed and old:
             self._notify(changed)
@@ -180,6 +199,20 @@ class DataVersions:
             self._notify(changed)
         self.reload("refresh notification")  # the exact refresh times (Last-Modified)
         return changed
+
+    def apply_access_notification(self, payload: str) -> None:
+        """Take the access version of a ``reports_access_changed`` payload; drop every cached answer."""
+        try:
+            access = int(json.loads(payload)["version"])
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("unreadable reports_access_changed payload (%s): reloading every version", exc)
+            self.reload("unreadable notification")
+            return
+        with self._lock:
+            changed, self._access = access != self._access, access
+        if changed:
+            log.info("access rules changed (%s): every cached result is dropped", payload)
+            self._notify(frozenset())
 
     def _notify(self, changed: frozenset[str]) -> None:
         for callback in self._listeners:

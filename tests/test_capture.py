@@ -191,7 +191,7 @@ def test_install_applies_with_psql_as_a_dba_would(db: Conn, db_url: str) -> None
 def test_a_role_with_only_the_trigger_privilege_installs_but_cannot_uninstall(
     db: Conn, db_url: str, login_role: Callable[..., str]
 ) -> None:
-    tables = ", ".join(SOURCE_TABLES)
+    tables = ", ".join((*SOURCE_TABLES, "crm.users"))  # crm.users: the access version's triggers
     installer = login_role(
         "GRANT USAGE ON SCHEMA crm, audit, reports TO {role}",
         f"GRANT TRIGGER ON {tables} TO {{role}}",
@@ -576,7 +576,13 @@ def test_refresh_status_shows_mode_pending_changes_and_durations(captured: Conn)
         "needs_full_refresh",
         "timezone",
     ]
-    assert columns[11:] == ["pending_changes", "oldest_pending_at", "last_duration_ms"]
+    assert columns[11:] == [
+        "pending_changes",
+        "oldest_pending_at",
+        "last_duration_ms",
+        "running_since",
+        "interrupted_at",
+    ]
 
     db.execute(
         "INSERT INTO audit.events (occurred_at, service, action) VALUES (now(), 's', 'a'), (now(), 's', 'b')"

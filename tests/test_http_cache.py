@@ -282,7 +282,7 @@ def test_a_data_version_is_remembered_until_a_generation_the_definitions_or_the_
         """The version made from scratch, as the module docstring defines it."""
         known = versions.summaries
         generations = ",".join(str(known[name].generation) for name in summaries)
-        return f"{generations};{versions._definitions};{versions.today().isoformat()}"
+        return f"{generations};a{versions._access};{versions._definitions};{versions.today().isoformat()}"
 
     first = versions.version(summaries)
     assert first == expected() and versions.version(summaries) is first  # the second one is remembered
@@ -320,3 +320,85 @@ def test_last_modified_follows_the_refresh_times_even_at_the_same_data_version(u
     assert parsedate_to_datetime(second.headers["Last-Modified"]) == later
     assert revalidated.status_code == 304
     assert parsedate_to_datetime(revalidated.headers["Last-Modified"]) == later
+
+
+def wait_for_access_version(client: TestClient, db_url: str) -> None:
+    """Until the service took the access version from its notification (5 s at most)."""
+    with connect(db_url, autocommit=True) as conn:
+        row = conn.execute("SELECT reports.api_access_version() AS v").fetchone()
+    assert row is not None
+    versions = client.app.state.service.versions
+    started = time.monotonic()
+    while versions.version(("deal_outcomes_daily",)) is None or f";a{row['v']};" not in str(
+        versions.version(("deal_outcomes_daily",))
+    ):
+        assert time.monotonic() - started < 5, "the access notification did not arrive"
+        time.sleep(0.005)
+
+
+def test_a_changed_or_revoked_access_rule_drops_the_cached_answers(url: str) -> None:
+    user_id, caller = 1, bearer(1, ("analyst",))
+    with api(url) as client:
+        wide = client.get(REPORT, params=PARAMS, headers=caller)
+        assert client.get(REPORT, params=PARAMS, headers=caller).content == wide.content  # cached
+        with connect(url, autocommit=True) as conn:
+            conn.execute("UPDATE reports.access_rules SET scope = 'own' WHERE subject = 'analyst'")
+        wait_for_access_version(client, url)
+        narrowed = client.get(REPORT, params=PARAMS, headers=caller)
+        revalidated = client.get(
+            REPORT, params=PARAMS, headers={**caller, "If-None-Match": wide.headers["ETag"]}
+        )
+        with connect(url, autocommit=True) as conn:
+            conn.execute("DELETE FROM reports.access_rules WHERE subject = 'analyst'")
+        wait_for_access_version(client, url)
+        revoked = client.get(REPORT, params=PARAMS, headers=caller)
+    assert narrowed.headers["ETag"] != wide.headers["ETag"]
+    assert json_rows(narrowed) != json_rows(wide)
+    assert json_rows(narrowed) == sql_as_caller(url, "revenue_by_period", SQL_PARAMS, user_id, ["manager"])
+    assert revalidated.status_code == 200
+    assert revoked.status_code == 403
+
+
+def test_a_user_moved_to_another_team_drops_the_cached_answers_of_the_team_scope(url: str) -> None:
+    from capture_support import install_capture
+
+    install_capture(url)
+    with connect(url, autocommit=True) as conn:
+        head, mate, team = (
+            conn.execute(
+                """
+            SELECT h.id AS head, m.id AS mate, h.team_id AS team FROM crm.users AS h
+            JOIN crm.users AS m ON m.team_id = h.team_id AND m.id <> h.id
+            WHERE EXISTS (SELECT FROM crm.deals AS d WHERE d.owner_id = m.id AND d.status = 'won'
+                          AND d.deleted_at IS NULL AND d.closed_at >= %s::date AND d.closed_at < %s::date + 1)
+            ORDER BY h.id, m.id LIMIT 1
+            """,
+                [P_FROM, P_TO],
+            )
+            .fetchone()
+            .values()
+        )  # type: ignore[union-attr]
+        other = conn.execute("SELECT min(id) AS t FROM crm.teams WHERE id <> %s", [team]).fetchone()["t"]  # type: ignore[index]
+        version = conn.execute("SELECT reports.api_access_version() AS v").fetchone()["v"]  # type: ignore[index]
+    caller = bearer(head, ("head",))
+    with api(url) as client:
+        before = client.get(REPORT, params=PARAMS, headers=caller)
+        with connect(url, autocommit=True) as conn:
+            conn.execute("UPDATE crm.users SET full_name = full_name || ' (renamed)' WHERE id = %s", [mate])
+            unchanged = conn.execute("SELECT reports.api_access_version() AS v").fetchone()["v"]  # type: ignore[index]
+            conn.execute("UPDATE crm.users SET team_id = %s WHERE id = %s", [other, mate])
+        wait_for_access_version(client, url)
+        after = client.get(REPORT, params=PARAMS, headers=caller)
+    assert unchanged == version  # a change of name changes no scope
+    assert after.headers["ETag"] != before.headers["ETag"]
+    assert json_rows(after) != json_rows(before)
+    assert json_rows(after) == sql_as_caller(url, "revenue_by_period", SQL_PARAMS, head, ["head"])
+
+
+def test_every_change_of_the_db_role_mapping_bumps_the_access_version(db_url: str) -> None:
+    with connect(db_url, autocommit=True) as conn:
+        first = conn.execute("SELECT reports.api_access_version() AS v").fetchone()["v"]  # type: ignore[index]
+        conn.execute("INSERT INTO reports.db_role_users (role_name, user_id) VALUES ('someone', 1)")
+        conn.execute("DELETE FROM reports.db_role_users WHERE role_name = 'someone'")
+        last = conn.execute("SELECT reports.api_access_version() AS v").fetchone()["v"]  # type: ignore[index]
+    assert last == first + 2

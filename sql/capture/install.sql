@@ -6,7 +6,7 @@
 --
 -- Run it as the owner of the tables below, a superuser, or a role that the owner granted
 --     GRANT TRIGGER ON crm.deals, crm.payments, crm.clients, crm.deal_stage_history,
---         crm.pipeline_stages, audit.events TO <role>;
+--         crm.pipeline_stages, crm.users, audit.events TO <role>;
 -- and that may execute the reports._capture_* functions (the owner of schema reports, i.e. the role
 -- that runs the migrations, may). The trigger functions are SECURITY DEFINER: writers to these
 -- tables need no privilege on schema reports.
@@ -14,7 +14,9 @@
 -- Per table: AFTER INSERT / UPDATE / DELETE triggers FOR EACH STATEMENT with transition tables
 -- (PostgreSQL allows one event per trigger with transition tables), writing one row per changed
 -- source row into reports.change_log in the writer's transaction, and an AFTER TRUNCATE trigger.
--- crm.users and crm.teams are not captured: no summary stores anything read from them.
+-- crm.users is captured only for the team of a user (the team scope, docs/permissions.md): a change
+-- bumps the access version instead of logging rows; crm.teams is not captured (no summary or scope
+-- reads it).
 --
 -- Until the next refresh after this, every summary is refreshed in full once (the refresh sees
 -- that the triggers changed), then incrementally.
@@ -96,6 +98,17 @@ REFERENCING OLD TABLE AS old_rows
 FOR EACH STATEMENT EXECUTE FUNCTION reports._capture_events();
 CREATE OR REPLACE TRIGGER reports_capture_truncate AFTER TRUNCATE ON audit.events
 FOR EACH STATEMENT EXECUTE FUNCTION reports._capture_truncate();
+
+-- crm.users: a change of a user's team bumps the access version (no change_log row)
+CREATE OR REPLACE TRIGGER reports_capture_insert AFTER INSERT ON crm.users
+FOR EACH STATEMENT EXECUTE FUNCTION reports._capture_users();
+CREATE OR REPLACE TRIGGER reports_capture_update AFTER UPDATE ON crm.users
+REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE FUNCTION reports._capture_users();
+CREATE OR REPLACE TRIGGER reports_capture_delete AFTER DELETE ON crm.users
+FOR EACH STATEMENT EXECUTE FUNCTION reports._capture_users();
+CREATE OR REPLACE TRIGGER reports_capture_truncate AFTER TRUNCATE ON crm.users
+FOR EACH STATEMENT EXECUTE FUNCTION reports._capture_users();
 
 -- Fire whatever session_replication_role is (a bulk load run with replica, or the apply worker of a
 -- logical replication subscription, would otherwise skip them), where the current role may: ALTER

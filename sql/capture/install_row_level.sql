@@ -72,6 +72,15 @@ FOR EACH ROW EXECUTE FUNCTION reports._capture_events_row();
 CREATE OR REPLACE TRIGGER reports_capture_truncate AFTER TRUNCATE ON audit.events
 FOR EACH STATEMENT EXECUTE FUNCTION reports._capture_truncate();
 
+-- crm.users: a change of a user's team bumps the access version (no change_log row)
+CREATE OR REPLACE TRIGGER reports_capture_insert AFTER INSERT ON crm.users
+FOR EACH ROW EXECUTE FUNCTION reports._capture_users_row();
+CREATE OR REPLACE TRIGGER reports_capture_update AFTER UPDATE ON crm.users
+FOR EACH ROW EXECUTE FUNCTION reports._capture_users_row();
+CREATE OR REPLACE TRIGGER reports_capture_delete AFTER DELETE ON crm.users
+FOR EACH ROW EXECUTE FUNCTION reports._capture_users_row();
+CREATE OR REPLACE TRIGGER reports_capture_truncate AFTER TRUNCATE ON crm.users
+FOR EACH STATEMENT EXECUTE FUNCTION reports._capture_users();
 -- Fire whatever session_replication_role is (a bulk load run with replica, or the apply worker of a
 -- logical replication subscription, would otherwise skip them), where the current role may: ALTER
 -- TABLE needs the table's owner. Otherwise they stay ENABLE (origin) and a NOTICE says so.

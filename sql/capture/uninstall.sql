@@ -43,3 +43,9 @@ DROP TRIGGER IF EXISTS reports_capture_insert ON audit.events;
 DROP TRIGGER IF EXISTS reports_capture_update ON audit.events;
 DROP TRIGGER IF EXISTS reports_capture_delete ON audit.events;
 DROP TRIGGER IF EXISTS reports_capture_truncate ON audit.events;
+
+-- crm.users
+DROP TRIGGER IF EXISTS reports_capture_insert ON crm.users;
+DROP TRIGGER IF EXISTS reports_capture_update ON crm.users;
+DROP TRIGGER IF EXISTS reports_capture_delete ON crm.users;
+DROP TRIGGER IF EXISTS reports_capture_truncate ON crm.users;

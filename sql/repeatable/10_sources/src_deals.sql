@@ -13,6 +13,7 @@ SELECT
 FROM crm.deals AS d
 WHERE
     d.deleted_at IS NULL
+    AND reports._is_reportable_deal(d.created_at, d.closed_at)
     AND EXISTS (
         SELECT FROM reports.src_clients AS c
         WHERE c.id = d.client_id
@@ -21,5 +22,6 @@ WHERE
 COMMENT ON VIEW reports.src_deals IS
 'Adapter over crm.deals: the deals that exist for the reports (id, client_id, owner_id, stage, status,
 amount, created_at, closed_at).
-Excludes soft-deleted deals (deleted_at IS NOT NULL) and deals of clients that are not in src_clients
-(soft-deleted clients). status is open, won or lost; closed_at is the time a deal was won or lost.';
+Excludes soft-deleted deals (deleted_at IS NOT NULL), deals whose created_at or closed_at is not reportable
+(reports._is_reportable_deal: infinite or outside 0001-01-02..9999-12-31 UTC; NULL closed_at is kept;
+listed in reports.source_anomalies) and deals of clients that are not in src_clients. status is open, won or lost; closed_at is the time a deal was won or lost.';

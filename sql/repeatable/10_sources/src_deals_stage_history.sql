@@ -10,12 +10,16 @@ SELECT
     h.to_stage,
     h.changed_at
 FROM crm.deal_stage_history AS h
-WHERE EXISTS (
-    SELECT FROM reports.src_deals AS d
-    WHERE d.id = h.deal_id
-);
+WHERE
+    reports._is_reportable_instant(h.changed_at)
+    AND EXISTS (
+        SELECT FROM reports.src_deals AS d
+        WHERE d.id = h.deal_id
+    );
 
 COMMENT ON VIEW reports.src_deal_stage_history IS
 'Adapter over crm.deal_stage_history: stage changes (id, deal_id, to_stage, changed_at) of the deals in
-src_deals. Excludes the history of excluded deals (soft-deleted deals and deals of soft-deleted clients).
+src_deals. Excludes the history of excluded deals (soft-deleted deals, deals of soft-deleted clients, deals
+with an instant that is not reportable) and rows whose changed_at is not reportable
+(reports._is_reportable_instant; listed in reports.source_anomalies).
 Rows of one deal are ordered by changed_at, then id.';

@@ -11,6 +11,8 @@
 -- summary's group_column (reports.summaries): in deal_outcomes_daily the client of the changed deal
 -- (before and after the change, as logged) or the changed client; NULL for the whole day, and for a deal
 -- change logged without its client (before V0019).
+-- An instant that is not reportable (reports._is_reportable_instant) gives no day: the adapters leave its
+-- row out of every summary, so it has no row to invalidate, and its day could not be enumerated.
 -- One branch per summary and reason, each naming its summary as a constant: a query for one summary
 -- (reports._pending_days) runs only that summary's branches.
 
@@ -25,8 +27,8 @@ logged AS MATERIALIZED (
         l.id AS change_id,
         l.captured_at,
         l.source_table,
-        i.created_at,
-        i.closed_at,
+        r.created_at,
+        r.closed_at,
         i.client_id
     FROM reports.change_log AS l
     CROSS JOIN
@@ -35,6 +37,7 @@ logged AS MATERIALIZED (
             (l.old_created_at, l.old_closed_at, l.old_client_id),
             (l.new_created_at, l.new_closed_at, l.new_client_id)
         ) AS i (created_at, closed_at, client_id)
+    CROSS JOIN LATERAL reports._reportable_instants(i.created_at, i.closed_at) AS r
 ),
 
 -- Payments whose summary rows follow a changed deal (owner, existence) or client (existence; owner of
@@ -43,29 +46,32 @@ dependant_payments AS MATERIALIZED (
     SELECT
         l.id AS change_id,
         l.captured_at,
-        p.paid_at,
-        p.created_at
+        r.closed_at AS paid_at,
+        r.created_at
     FROM reports.change_log AS l
     INNER JOIN crm.payments AS p ON l.deal_id = p.deal_id
+    CROSS JOIN LATERAL reports._reportable_instants(p.created_at, p.paid_at) AS r
     WHERE l.source_table = 'crm.deals' AND l.dependants
     UNION ALL
     SELECT
         l.id,
         l.captured_at,
-        p.paid_at,
-        p.created_at
+        r.closed_at,
+        r.created_at
     FROM reports.change_log AS l
     INNER JOIN crm.payments AS p ON l.client_id = p.client_id
+    CROSS JOIN LATERAL reports._reportable_instants(p.created_at, p.paid_at) AS r
     WHERE l.source_table = 'crm.clients' AND l.dependants
     UNION ALL
     SELECT
         l.id,
         l.captured_at,
-        p.paid_at,
-        p.created_at
+        r.closed_at,
+        r.created_at
     FROM reports.change_log AS l
     INNER JOIN crm.deals AS d ON l.client_id = d.client_id
     INNER JOIN crm.payments AS p ON d.id = p.deal_id
+    CROSS JOIN LATERAL reports._reportable_instants(p.created_at, p.paid_at) AS r
     WHERE l.source_table = 'crm.clients' AND l.dependants
 ),
 
@@ -74,11 +80,12 @@ dependant_deals AS MATERIALIZED (
     SELECT
         l.id AS change_id,
         l.captured_at,
-        d.closed_at,
-        d.created_at,
+        r.closed_at,
+        r.created_at,
         d.client_id
     FROM reports.change_log AS l
     INNER JOIN crm.deals AS d ON l.client_id = d.client_id
+    CROSS JOIN LATERAL reports._reportable_instants(d.created_at, d.closed_at) AS r
     WHERE l.source_table = 'crm.clients' AND l.dependants
 )
 
@@ -146,6 +153,7 @@ FROM (
         (p.created_at AT TIME ZONE z.tz)::date AS day, -- noqa: RF04
         NULL::bigint AS group_id
     FROM dependant_payments AS p CROSS JOIN zone AS z
+    WHERE p.created_at IS NOT NULL
 
     -- stage_funnel_daily: the deal's creation days; the creation day of the deal of a stage history
     -- row; the creation days of a client's deals.
@@ -168,7 +176,7 @@ FROM (
     FROM reports.change_log AS l
     CROSS JOIN zone AS z
     INNER JOIN crm.deals AS d ON l.deal_id = d.id
-    WHERE l.source_table = 'crm.deal_stage_history'
+    WHERE l.source_table = 'crm.deal_stage_history' AND reports._is_reportable_instant(d.created_at)
     UNION ALL
     SELECT
         d.change_id,
@@ -177,6 +185,7 @@ FROM (
         (d.created_at AT TIME ZONE z.tz)::date AS day, -- noqa: RF04
         NULL::bigint AS group_id
     FROM dependant_deals AS d CROSS JOIN zone AS z
+    WHERE d.created_at IS NOT NULL
 
     -- audit_activity_daily: the event's days (occurred_at).
     UNION ALL
@@ -230,7 +239,8 @@ FROM (
 COMMENT ON VIEW reports._change_days IS
 'One row per (captured change in reports.change_log, summary, local day in reports.timezone(), group) that the
 change invalidates: change_id (change_log.id), captured_at, summary, day, group_id; day NULL = the whole summary
-(pipeline_open, and every summary reading a truncated table); group_id NULL = the whole day, else only the rows
+(pipeline_open, and every summary reading a truncated table), never a day outside reports._reportable_days()
+(an instant that is not reportable gives no row); group_id NULL = the whole day, else only the rows
 of the day whose group_column (reports.summaries) equals it (deal_outcomes_daily: the client). A change may give the same (summary, day) more than once.
 Dependants (a deal''s payments, a client''s deals, their payments and stage history) are looked up in the crm
 tables as the caller''s snapshot sees them, deleted rows included (internal).';

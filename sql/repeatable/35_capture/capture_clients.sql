@@ -3,9 +3,11 @@
 -- One reports.change_log row per changed client: its id (client_id) and, old and new, created_at
 -- (clients_created_daily, bucketed by creation day). What a change touches, by the columns that
 -- changed:
---   ownership  owner_id, deleted_at set or not: clients_created_daily, and every row of the client's
---              deals and payments (dependants: a deleted client's deals and payments do not exist
---              for the reports, and a payment without a deal is owned by its client's owner)
+--   ownership  owner_id, deleted_at set or not, whether created_at is reportable
+--              (reports._is_reportable_instant: it exists for the reports only then):
+--              clients_created_daily, and every row of the client's deals and payments
+--              (dependants: a deleted client's deals and payments do not exist for the reports,
+--              and a payment without a deal is owned by its client's owner)
 --   created    created_at: clients_created_daily
 -- An insert or a delete touches everything. Other columns (name, industry, ...) log nothing: the
 -- reports read client names live.
@@ -41,7 +43,8 @@ BEGIN
         CROSS JOIN LATERAL (
             SELECT
                 o.id IS NULL OR n.id IS NULL
-                OR (o.owner_id, o.deleted_at IS NULL) IS DISTINCT FROM (n.owner_id, n.deleted_at IS NULL)
+                OR (o.owner_id, o.deleted_at IS NULL, reports._is_reportable_instant(o.created_at))
+                IS DISTINCT FROM (n.owner_id, n.deleted_at IS NULL, reports._is_reportable_instant(n.created_at))
                     AS ownership,
                 o.created_at IS DISTINCT FROM n.created_at AS created
         ) AS c
@@ -80,7 +83,8 @@ BEGIN
     CROSS JOIN LATERAL (
         SELECT
             o.id IS NULL OR n.id IS NULL
-            OR (o.owner_id, o.deleted_at IS NULL) IS DISTINCT FROM (n.owner_id, n.deleted_at IS NULL)
+            OR (o.owner_id, o.deleted_at IS NULL, reports._is_reportable_instant(o.created_at))
+                IS DISTINCT FROM (n.owner_id, n.deleted_at IS NULL, reports._is_reportable_instant(n.created_at))
                 AS ownership,
             o.created_at IS DISTINCT FROM n.created_at AS created
     ) AS c

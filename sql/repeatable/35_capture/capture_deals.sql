@@ -4,7 +4,8 @@
 -- created_at (stage_funnel_daily buckets a deal's stage history by its creation day) and closed_at
 -- (deal_outcomes_daily), old and new. What a change touches, by the columns that changed:
 --   ownership  owner_id, client_id, deleted_at set or not (a deal of a deleted client does not exist
---              for the reports): every summary row of the deal, and its payments (dependants: their
+--              for the reports), whether its instants are reportable (reports._is_reportable_deal: it
+--              exists for the reports only then): every summary row of the deal, and its payments (dependants: their
 --              owner is the deal owner, and they exist only while the deal does)
 --   created    created_at: the funnel (created_at) and the outcomes (closed_at: won_cycle_days_sum)
 --   outcome    status, amount, closed_at: deal_outcomes_daily (closed_at)
@@ -72,8 +73,10 @@ BEGIN
             FROM (
                 SELECT
                     o.id IS NULL OR n.id IS NULL
-                    OR (o.owner_id, o.client_id, o.deleted_at IS NULL)
-                    IS DISTINCT FROM (n.owner_id, n.client_id, n.deleted_at IS NULL) AS ownership,
+                    OR (o.owner_id, o.client_id, o.deleted_at IS NULL, reports._is_reportable_deal(o.created_at, o.closed_at))
+                    IS DISTINCT FROM
+                    (n.owner_id, n.client_id, n.deleted_at IS NULL, reports._is_reportable_deal(n.created_at, n.closed_at))
+                        AS ownership,
                     o.created_at IS DISTINCT FROM n.created_at AS created,
                     (o.status, o.amount, o.closed_at) IS DISTINCT FROM (n.status, n.amount, n.closed_at) AS outcome,
                     (o.status, o.stage, o.amount) IS DISTINCT FROM (n.status, n.stage, n.amount) AS pipeline
@@ -130,8 +133,10 @@ BEGIN
         FROM (
             SELECT
                 o.id IS NULL OR n.id IS NULL
-                OR (o.owner_id, o.client_id, o.deleted_at IS NULL)
-                IS DISTINCT FROM (n.owner_id, n.client_id, n.deleted_at IS NULL) AS ownership,
+                OR (o.owner_id, o.client_id, o.deleted_at IS NULL, reports._is_reportable_deal(o.created_at, o.closed_at))
+                IS DISTINCT FROM
+                (n.owner_id, n.client_id, n.deleted_at IS NULL, reports._is_reportable_deal(n.created_at, n.closed_at))
+                    AS ownership,
                 o.created_at IS DISTINCT FROM n.created_at AS created,
                 (o.status, o.amount, o.closed_at) IS DISTINCT FROM (n.status, n.amount, n.closed_at) AS outcome,
                 (o.status, o.stage, o.amount) IS DISTINCT FROM (n.status, n.stage, n.amount) AS pipeline

@@ -4,8 +4,9 @@
 -- old and new: created_at in old/new_created_at (payment_open_spans, bucketed by creation day) and
 -- paid_at in old/new_closed_at (payments_collected_daily, bucketed by paid day). What a change
 -- touches, by the columns that changed:
---   ownership  deal_id, client_id (the payment's owner and existence follow its deal and client):
---              both summaries
+--   ownership  deal_id, client_id (the payment's owner and existence follow its deal and client),
+--              and whether its instants and due date are reportable (reports._is_reportable_payment:
+--              it exists for the reports only then): both summaries
 --   collected  amount, paid_at: payments_collected_daily (paid_at; it counts every status)
 --   open       amount, paid_at, created_at, due_date, failed or not: payment_open_spans (created_at)
 -- An insert or a delete touches both. Other columns (currency, updated_at, ...) log nothing. A change
@@ -49,7 +50,10 @@ BEGIN
             FROM (
                 SELECT
                     o.id IS NULL OR n.id IS NULL
-                    OR (o.deal_id, o.client_id) IS DISTINCT FROM (n.deal_id, n.client_id) AS ownership,
+                    OR (o.deal_id, o.client_id, reports._is_reportable_payment(o.created_at, o.paid_at, o.due_date))
+                    IS DISTINCT FROM
+                    (n.deal_id, n.client_id, reports._is_reportable_payment(n.created_at, n.paid_at, n.due_date))
+                        AS ownership,
                     (o.amount, o.paid_at) IS DISTINCT FROM (n.amount, n.paid_at) AS collected,
                     (o.created_at, o.due_date, o.status = 'failed')
                     IS DISTINCT FROM (n.created_at, n.due_date, n.status = 'failed') AS open
@@ -97,7 +101,10 @@ BEGIN
         FROM (
             SELECT
                 o.id IS NULL OR n.id IS NULL
-                OR (o.deal_id, o.client_id) IS DISTINCT FROM (n.deal_id, n.client_id) AS ownership,
+                OR (o.deal_id, o.client_id, reports._is_reportable_payment(o.created_at, o.paid_at, o.due_date))
+                IS DISTINCT FROM
+                (n.deal_id, n.client_id, reports._is_reportable_payment(n.created_at, n.paid_at, n.due_date))
+                    AS ownership,
                 (o.amount, o.paid_at) IS DISTINCT FROM (n.amount, n.paid_at) AS collected,
                 (o.created_at, o.due_date, o.status = 'failed')
                 IS DISTINCT FROM (n.created_at, n.due_date, n.status = 'failed') AS open

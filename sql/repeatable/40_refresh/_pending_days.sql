@@ -22,7 +22,8 @@ BEGIN
         END
     INTO v_days
     FROM (
-        -- an invalid month of a summary with month buckets is pending on every day of it
+        -- an invalid month of a summary with month buckets is pending on every day of it (at most 31 days:
+        -- invalid_days holds only days of reports._reportable_days(), its CHECK constraint)
         SELECT g.day::date AS day -- noqa: RF04
         FROM reports.invalid_days AS i
         INNER JOIN reports.summaries AS s ON i.summary = s.name

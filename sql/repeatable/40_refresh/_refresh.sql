@@ -86,6 +86,9 @@ BEGIN
         RETURN;
     END IF;
 
+    -- No refresh may fill the disk with temporary files (reports.refresh_limits()).
+    PERFORM reports._apply_refresh_temp_file_limit();
+
     -- At REPEATABLE READ the snapshot was taken by the caller's first statement, maybe before the
     -- previous refresh committed (e.g. while waiting for the lock): its changes would be invisible
     -- here. Every refresh updates this row first, so such a stale snapshot fails at once.
@@ -98,6 +101,9 @@ BEGIN
                       'SELECT pg_advisory_lock(32199638025335656) outside the transaction, then BEGIN ISOLATION '
                       'LEVEL REPEATABLE READ (reports refresh does), or call the refresh at READ COMMITTED.';
     END;
+
+    -- Under the lock, a recorded start of another session is a refresh that never finished.
+    PERFORM reports._log_interrupted_refreshes();
 
     -- Read under the lock: set_timezone takes it too, so the zone cannot change during the run.
     v_timezone := reports.timezone();
@@ -269,6 +275,9 @@ BEGIN
         RETURN NEXT;
     END LOOP;
 
+    -- This refresh finishes when its transaction commits: its recorded start (if any) goes with it.
+    DELETE FROM reports.refresh_starts AS s WHERE s.pid = pg_backend_pid();
+
     IF jsonb_array_length(v_changed) > 0 THEN
         PERFORM pg_notify('reports_refreshed', jsonb_build_object('run_id', v_run_id, 'views', v_changed)::text);
     END IF;
@@ -277,7 +286,9 @@ $$;
 
 COMMENT ON FUNCTION reports._refresh(text[], boolean, boolean) IS
 'The refresh engine behind reports.refresh_views (p_rebuild false) and reports.rebuild (p_rebuild true): under
-the refresh lock, absorbs the captured changes (reports._absorb_changes), then refreshes the summaries of p_views
+the refresh lock and with temp_file_limit set to reports.refresh_limits() for the rest of the transaction, logs
+the recorded starts of other sessions as interrupted (reports._log_interrupted_refreshes), absorbs the captured
+changes (reports._absorb_changes), then refreshes the summaries of p_views
 and what depends on them (NULL: all) in dependency order, each in its own sub-transaction: only its invalid days
 (mode incremental; of a day invalid only for some groups of a summary with a group_column, only those groups, or
 the whole day when more than 100 groups are invalid) unless p_rebuild or reports._full_refresh_due(), then every
@@ -288,4 +299,5 @@ incremental) or is refreshed in full. Logs every summary in reports.refresh_log 
 (depends_on) the days it recomputed, as invalid days of theirs (all of them, needs_full_refresh, after a full
 refresh; one whole-summary entry from a summary without a day bucket refreshed in mode incremental; the first
 day of each month concerned to a summary with month buckets, bucket_grain month), which they refresh later in
-the same run, or, if that fails, in the next one (internal).';
+the same run, or, if that fails, in the next one. Deletes this session''s recorded start
+(reports.record_refresh_start) in its transaction (internal).';

@@ -162,9 +162,10 @@ BEGIN
             v_in_range := pg_catalog.format('%1$s.%2$I <@ $4', '%1$s', v_summary.bucket_column);
         ELSE
             v_in_range := pg_catalog.format('%1$s.%2$I = ANY ($5)', '%1$s', v_summary.bucket_column);
+            -- Bounded by construction: no source row has a day outside reports._reportable_days().
             v_day_list := ARRAY(
                 SELECT g.day::date
-                FROM unnest(p_days) AS r (days)
+                FROM unnest(p_days * datemultirange(reports._reportable_days())) AS r (days)
                 CROSS JOIN LATERAL generate_series(lower(r.days), upper(r.days) - 1, interval '1 day') AS g (day)
             );
         END IF;

@@ -38,7 +38,8 @@ and no refresh of that summary has recomputed yet. Filled by every refresh from 
 its own refresh; written only under the refresh lock.';
 COMMENT ON COLUMN reports.invalid_days.summary IS 'The summary (reports.summaries.name).';
 COMMENT ON COLUMN reports.invalid_days.day IS
-'The invalid local day; NULL: the whole summary (pipeline_open, or a source table was truncated).';
+'The invalid local day, one of reports._reportable_days() (0001-01-01..9999-12-31, a CHECK); NULL: the whole
+summary (pipeline_open, or a source table was truncated).';
 COMMENT ON COLUMN reports.invalid_days.group_id IS
 'NULL: every row of the day is invalid. Else only the rows of the day whose group column
 (reports.summaries.group_column) equals it (deal_outcomes_daily: the client).';

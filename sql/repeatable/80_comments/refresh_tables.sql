@@ -32,21 +32,35 @@ COMMENT ON COLUMN reports.summaries.needs_full_refresh IS
 'True until the first refresh and after reports.set_timezone changed the zone; cleared by a full refresh.';
 
 COMMENT ON TABLE reports.refresh_log IS
-'Journal of refreshes: one row per summary per run (ok, failed or skipped), appended by reports.refresh_views.
-Rows of one call share run_id.';
+'Journal of refreshes: one row per summary per run (ok, failed, skipped or interrupted), appended by
+reports.refresh_views. Rows of one call share run_id.';
 COMMENT ON COLUMN reports.refresh_log.mode IS
 'full: every day was recomputed; incremental: only the days invalidated by captured changes, within days;
-days: only the days in days.';
+days: only the days in days; NULL for an interrupted refresh (unknown).';
 COMMENT ON COLUMN reports.refresh_log.days IS
 'The buckets recomputed ((,) for a full refresh; for an incremental one, the range from the first to the last
-invalid day, empty when there was none).';
-COMMENT ON COLUMN reports.refresh_log.duration_ms IS 'finished_at - started_at in milliseconds (0.1 ms).';
+invalid day, empty when there was none; NULL for an interrupted refresh).';
+COMMENT ON COLUMN reports.refresh_log.duration_ms IS
+'finished_at - started_at in milliseconds (0.1 ms); for an interrupted refresh, finished_at is when the next
+refresh found it interrupted.';
 COMMENT ON COLUMN reports.refresh_log.rows IS 'Rows in the summary afterwards (NULL unless ok).';
 COMMENT ON COLUMN reports.refresh_log.rows_written IS
 'Rows inserted or updated (rows whose measures did not change are not written).';
 COMMENT ON COLUMN reports.refresh_log.rows_deleted IS 'Rows deleted because their key vanished.';
 COMMENT ON COLUMN reports.refresh_log.status IS
 'ok; failed (its changes were rolled back, the previous contents stayed); skipped (another refresh was
-running, or a summary it depends on was not refreshed).';
+running, or a summary it depends on was not refreshed); interrupted (a start recorded by
+reports.record_refresh_start whose refresh never committed: its session ended or its transaction rolled back;
+logged by the next refresh).';
 COMMENT ON COLUMN reports.refresh_log.error IS 'Message of the failure, or why it was skipped.';
 COMMENT ON COLUMN reports.refresh_log.sqlstate IS 'SQLSTATE of the failure.';
+
+COMMENT ON TABLE reports.refresh_starts IS
+'The refreshes that recorded their start (reports.record_refresh_start) and have not committed: one row per
+session. The refresh deletes its row in the transaction that writes reports.refresh_log; a row left behind is a
+refresh that never finished (reports.refresh_status().interrupted_at), moved into reports.refresh_log with
+status interrupted by the next refresh.';
+COMMENT ON COLUMN reports.refresh_starts.pid IS 'Process id of the session that started the refresh.';
+COMMENT ON COLUMN reports.refresh_starts.started_at IS 'When the start was recorded (clock_timestamp()).';
+COMMENT ON COLUMN reports.refresh_starts.views IS 'The summaries asked for (NULL: every summary).';
+COMMENT ON COLUMN reports.refresh_starts.application_name IS 'application_name of that session.';

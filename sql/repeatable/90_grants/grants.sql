@@ -43,6 +43,14 @@ reports.verify(text[]),
 reports.capture_status()
 TO reports_refresher;
 GRANT EXECUTE ON PROCEDURE reports.refresh(text[], boolean) TO reports_refresher;
+-- The limits the refresh drivers apply, the committed record of a refresh's start, and the source values that
+-- the summaries leave out.
+GRANT EXECUTE ON FUNCTION
+reports.refresh_limits(),
+reports.record_refresh_start(text[]),
+reports.record_refresh_end()
+TO reports_refresher;
+GRANT SELECT ON reports.source_anomalies TO reports_refresher;
 
 -- HTTP service: the catalog of exposed reports, the data version of the summaries, the refresh time of one
 -- call's data and the applied migrations of /ready (for reports_api only; not granted to reports_reader, so
@@ -51,11 +59,14 @@ GRANT EXECUTE ON FUNCTION
 reports.api_catalog(),
 reports.api_data_versions(),
 reports.api_refreshed_at(text[]),
-reports.api_applied_migrations()
+reports.api_applied_migrations(),
+reports.api_access_version()
 TO reports_api;
 
 -- The reports time zone: changing it forces a full refresh of every summary (administrators only).
 GRANT EXECUTE ON FUNCTION reports.set_timezone(text) TO reports_admin;
+-- The temporary file space and time one refresh may use (administrators only).
+GRANT EXECUTE ON FUNCTION reports.set_refresh_limits(text, text) TO reports_admin;
 
 -- Which access rule applies to a role in a report, and why (administrators only).
 GRANT EXECUTE ON FUNCTION reports.explain_access(text, text, text) TO reports_admin;

@@ -1,0 +1,98 @@
+-- The resources one refresh may use: temporary file space and time (reports.settings).
+
+CREATE OR REPLACE FUNCTION reports.refresh_limits()
+RETURNS TABLE (temp_file_limit text, statement_timeout text)
+LANGUAGE sql
+STABLE
+SECURITY DEFINER
+SET search_path = reports, pg_temp
+AS $$
+    SELECT
+        (SELECT s.value FROM reports.settings AS s WHERE s.key = 'refresh_temp_file_limit'),
+        (SELECT s.value FROM reports.settings AS s WHERE s.key = 'refresh_statement_timeout')
+$$;
+
+COMMENT ON FUNCTION reports.refresh_limits() IS
+'The limits of one refresh, as PostgreSQL setting values (reports.settings, changed with
+reports.set_refresh_limits()): temp_file_limit (default 10GB) is the most temporary file space the refresh
+engine may use; the engine applies it to its own work whoever calls it (its owner needs SET on
+temp_file_limit, see reports.refresh_views); -1 = no limit. statement_timeout (default 1h) is the longest one
+refresh statement may run; `reports refresh`, the scheduler and POST /refresh set it on their refresh
+transaction (a psql caller sets it itself); 0 = no limit. A refresh that exceeds either fails (53400, 57014)
+and keeps the previous contents of what it had not committed.';
+
+CREATE OR REPLACE FUNCTION reports.set_refresh_limits(
+    p_temp_file_limit text DEFAULT NULL,
+    p_statement_timeout text DEFAULT NULL
+)
+RETURNS TABLE (temp_file_limit text, statement_timeout text)
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = reports, pg_temp
+AS $$
+BEGIN
+    IF p_temp_file_limit IS NOT NULL AND p_temp_file_limit !~ '^(-1|[1-9][0-9]*\s*(kB|MB|GB|TB)?)$' THEN
+        RAISE EXCEPTION 'p_temp_file_limit must be an amount of memory or -1 (got %)', p_temp_file_limit
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example 10GB, 500MB or 1048576 (kB); -1 for no limit.';
+    END IF;
+    IF p_statement_timeout IS NOT NULL AND p_statement_timeout !~ '^(0|[1-9][0-9]*\s*(ms|s|min|h|d)?)$' THEN
+        RAISE EXCEPTION 'p_statement_timeout must be a duration or 0 (got %)', p_statement_timeout
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example 1h, 30min or 600s (a bare number is milliseconds); 0 for no limit.';
+    END IF;
+    INSERT INTO reports.settings AS s (key, value, updated_at)
+    SELECT l.key, l.value, now()
+    FROM (
+        VALUES ('refresh_temp_file_limit', p_temp_file_limit), ('refresh_statement_timeout', p_statement_timeout)
+    ) AS l (key, value) -- noqa: RF04
+    WHERE l.value IS NOT NULL
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at;
+    RETURN QUERY SELECT r.temp_file_limit, r.statement_timeout FROM reports.refresh_limits() AS r;
+END
+$$;
+
+COMMENT ON FUNCTION reports.set_refresh_limits(text, text) IS
+'Sets the limits of reports.refresh_limits(): p_temp_file_limit (an amount of memory such as 10GB, 500MB or a
+number of kB; -1 = no limit) and p_statement_timeout (a duration such as 1h, 30min, 600s or a number of
+milliseconds; 0 = no limit); NULL leaves a limit as it is. Returns both limits afterwards. 22023 for a value
+of another form. Applies from the next refresh.';
+
+CREATE OR REPLACE FUNCTION reports._apply_refresh_temp_file_limit()
+RETURNS void
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = reports, pg_temp
+AS $$
+DECLARE
+    v_limit text := (SELECT r.temp_file_limit FROM reports.refresh_limits() AS r);
+BEGIN
+    IF v_limit IS NULL OR v_limit = '-1' THEN
+        RETURN;
+    END IF;
+    BEGIN
+        PERFORM pg_catalog.set_config('temp_file_limit', v_limit, TRUE);
+    EXCEPTION WHEN insufficient_privilege THEN
+        -- A limit the DBA set for the role or the database still bounds the refresh; none at all is refused.
+        IF pg_catalog.current_setting('temp_file_limit') = '-1' THEN
+            RAISE EXCEPTION 'the refresh must run with a bounded temp_file_limit, and role % may not set it',
+                current_user
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = pg_catalog.format('reports.refresh_limits() asks for temp_file_limit = %s.', v_limit),
+                      HINT = pg_catalog.format(
+                          'As a superuser: GRANT SET ON PARAMETER temp_file_limit TO %I; or ALTER ROLE %I SET '
+                          'temp_file_limit = %L; or, to refresh without a limit, '
+                          'SELECT reports.set_refresh_limits(p_temp_file_limit => ''-1'').',
+                          current_user, current_user, v_limit
+                      );
+        END IF;
+    END;
+END
+$$;
+
+COMMENT ON FUNCTION reports._apply_refresh_temp_file_limit() IS
+'Sets temp_file_limit to reports.refresh_limits().temp_file_limit for the rest of the current transaction (the
+refresh engine calls it first; SET LOCAL semantics); nothing when that is -1. When the
+current user (the owner of the SECURITY DEFINER refresh functions) may not set it, a limit already in force
+(ALTER ROLE / DATABASE ... SET temp_file_limit) is kept, and with none 42501 is raised (internal).';
