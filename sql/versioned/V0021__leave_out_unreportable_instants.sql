@@ -6,7 +6,8 @@
 --   dropped (no summary row can lie on such a day any more).
 -- - Every summary is rebuilt by its next refresh: summaries built before may hold rows of the rows that
 --   the adapters now leave out.
--- squawk-ignore-file require-lock-timeout, require-statement-timeout, constraint-missing-not-valid, ban-drop-constraint
+-- squawk-ignore-file require-lock-timeout, require-statement-timeout, prefer-robust-stmts
+-- squawk-ignore-file constraint-missing-not-valid, ban-drop-constraint, ban-drop-not-null, prefer-bigint-over-int
 
 DELETE FROM reports.invalid_days AS i
 WHERE i.day < '0001-01-01' OR i.day > '9999-12-31';

@@ -3,7 +3,7 @@
 --   itself, whoever calls it), so that no refresh can fill the disk with temporary files;
 -- - refresh_statement_timeout: statement_timeout of the refresh statement, applied by the CLI, the
 --   scheduler and POST /refresh (a function cannot bound the statement that calls it).
--- squawk-ignore-file require-lock-timeout, require-statement-timeout
+-- squawk-ignore-file require-lock-timeout, require-statement-timeout, prefer-robust-stmts
 
 INSERT INTO reports.settings (key, value)
 VALUES

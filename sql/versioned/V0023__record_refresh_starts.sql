@@ -4,7 +4,8 @@
 -- statement of their own (reports.record_refresh_start()), under the refresh lock; the engine deletes
 -- the record in the transaction that writes the log. A record left behind is a refresh that never
 -- finished: reports.refresh_status() shows it, and the next refresh logs it with status interrupted.
--- squawk-ignore-file require-lock-timeout, require-statement-timeout, constraint-missing-not-valid, ban-drop-constraint
+-- squawk-ignore-file require-lock-timeout, require-statement-timeout, prefer-robust-stmts
+-- squawk-ignore-file constraint-missing-not-valid, ban-drop-constraint, ban-drop-not-null, prefer-bigint-over-int
 
 CREATE TABLE reports.refresh_starts (
     pid integer NOT NULL,

@@ -2,7 +2,7 @@
 -- (reports.access_rules, reports.db_role_users, a user's team in crm.users), read by the HTTP service
 -- into its ETags and cache keys (reports.api_access_version()), so that no cached answer outlives the
 -- rule it was computed under (sql/repeatable/50_access/access_changes.sql).
--- squawk-ignore-file require-lock-timeout, require-statement-timeout
+-- squawk-ignore-file require-lock-timeout, require-statement-timeout, prefer-robust-stmts
 
 CREATE TABLE reports.access_version (
     singleton boolean NOT NULL DEFAULT TRUE,
