@@ -86,6 +86,15 @@ def runs(db: Conn) -> list[dict[str, Any]]:
     ).fetchall()
 
 
+def refresher_waits(db: Conn) -> bool:
+    """Whether the scheduler's refresh waits for a lock (a test's blocker holds one it needs)."""
+    row = db.execute(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = 'reports scheduler'"
+        " AND wait_event_type = 'Lock' AND query LIKE '%%refresh_views%%'"
+    ).fetchone()
+    return row is not None
+
+
 def db_epoch(db: Conn) -> float:
     row = db.execute("SELECT extract(EPOCH FROM clock_timestamp())::float8 AS now").fetchone()
     assert row is not None
@@ -201,6 +210,7 @@ def test_a_refresh_longer_than_the_interval_delays_the_next_one(
         # the refresh stops at clients_created_daily until this transaction ends (3 s > 1 s interval)
         blocker.execute("LOCK TABLE reports.clients_created_daily IN SHARE MODE")
         running = schedulers(Schedule(every_s=1.0, threshold=0))
+        wait_for(lambda: refresher_waits(db), 10, "the refresh to block midway")
         time.sleep(3.0)
         blocker.rollback()
         wait_for(lambda: len(runs(db)) >= 2, 10, "a second run")
@@ -238,14 +248,7 @@ def test_a_refresher_killed_midway_leaves_nothing_and_the_next_run_catches_up(
         blocker.execute("LOCK TABLE reports.clients_created_daily IN SHARE MODE")
         running = schedulers(Schedule(every_s=3600.0, threshold=0))
 
-        def refresher_waits() -> bool:
-            row = db.execute(
-                "SELECT pid FROM pg_stat_activity WHERE application_name = 'reports scheduler'"
-                " AND wait_event_type = 'Lock' AND query LIKE '%%refresh_views%%'"
-            ).fetchone()
-            return row is not None
-
-        wait_for(refresher_waits, 10, "the refresh to block midway")
+        wait_for(lambda: refresher_waits(db), 10, "the refresh to block midway")
         # five summaries are already rewritten in its transaction: kill it there
         killed = db.execute(
             "SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity"
