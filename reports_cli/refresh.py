@@ -62,10 +62,7 @@ _REFRESH = (
 _RECORD_START = "SELECT reports.record_refresh_start(%(views)s::text[])"
 _RECORD_END = "SELECT reports.record_refresh_end()"
 # The refresh statement's time limit (a function cannot bound the statement that calls it).
-_TIME_LIMIT = (
-    "SELECT pg_catalog.set_config('statement_timeout', r.statement_timeout, true)"
-    " FROM reports.refresh_limits() AS r"
-)
+_TIME_LIMIT = "SELECT reports.apply_refresh_statement_timeout()"
 _LOCK = "SELECT pg_catalog.pg_advisory_lock(%s)"
 _TRY_LOCK = "SELECT pg_catalog.pg_try_advisory_lock(%s) AS acquired"
 _UNLOCK = "SELECT pg_catalog.pg_advisory_unlock(%s) AS released"

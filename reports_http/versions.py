@@ -209,7 +209,8 @@ class DataVersions:
             self.reload("unreadable notification")
             return
         with self._lock:
-            changed, self._access = access != self._access, access
+            # a notification older than the last reload never moves the version back
+            changed, self._access = access > self._access, max(access, self._access)
         if changed:
             log.info("access rules changed (%s): every cached result is dropped", payload)
             self._notify(frozenset())

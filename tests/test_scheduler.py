@@ -153,7 +153,7 @@ def test_a_one_shot_refresh_runs_in_repeatable_read_after_taking_the_lock(db: Co
     )
     db.execute(
         "CREATE TRIGGER note_isolation AFTER INSERT ON reports.refresh_log"
-        " FOR EACH STATEMENT EXECUTE FUNCTION public.note_isolation()"
+        " FOR EACH ROW EXECUTE FUNCTION public.note_isolation()"
     )
     rows = run_refresh(db_url, ["pipeline_open"], False, lambda _line: None)
     assert [(r["view"], r["status"]) for r in rows] == [

@@ -1,7 +1,7 @@
 """Source values no day can hold: infinite and extreme instants and dates, huge and negative amounts.
 
 The adapters leave such rows out of every summary (sql/repeatable/10_sources/_reportable.sql) and
-``reports.source_anomalies`` lists them. These tests write them as a hostile CRM writer would and
+``reports.source_anomalies()`` lists them. These tests write them as a hostile CRM writer would and
 check, with bounds that make a regression fail fast instead of filling the disk (a small
 ``temp_file_limit`` and a ``statement_timeout`` on every session that refreshes or reads):
 
@@ -9,7 +9,7 @@ check, with bounds that make a regression fail fast instead of filling the disk 
   compute functions, and ``reports.verify()``);
 - the summaries count exactly the rows inside the window, by a second query over ``crm`` and ``audit``
   that states the window with its own literals;
-- ``reports.source_anomalies`` names exactly the damaged table, id and column;
+- ``reports.source_anomalies()`` names exactly the damaged table, id and column;
 - the fixed row heals on the next incremental refresh, without a rebuild: every summary is again
   what it was before the damage.
 """
@@ -144,7 +144,7 @@ def incremental_modes(conn: Conn) -> set[str]:
 
 
 def anomalies(conn: Conn) -> set[tuple[str, int, str]]:
-    rows = conn.execute("SELECT source_table, id, column_name FROM reports.source_anomalies").fetchall()
+    rows = conn.execute("SELECT source_table, id, column_name FROM reports.source_anomalies()").fetchall()
     return {(r["source_table"], r["id"], r["column_name"]) for r in rows}
 
 
@@ -233,7 +233,7 @@ def test_an_infinite_closing_instant_is_left_out_and_heals_under_a_small_temp_fi
         assert one(db, "SELECT count(*) FROM reports.invalid_days") == 0
         assert anomalies(db) == {("crm.deals", deal, "closed_at")}
         assert db.execute(
-            "SELECT value, problem FROM reports.source_anomalies WHERE id = %s", [deal]
+            "SELECT value, problem FROM reports.source_anomalies() WHERE id = %s", [deal]
         ).fetchall() == [{"value": "infinity", "problem": "not finite"}]
         check_consistent(db)
         assert one(db, "SELECT sum(won_deals) FROM reports.deal_outcomes_daily") == before - 1
@@ -318,6 +318,8 @@ def test_the_refresh_runs_under_its_temp_file_limit(db: Conn) -> None:
         ({"p_temp_file_limit": "0"}, "p_temp_file_limit must be an amount of memory or -1"),
         ({"p_statement_timeout": "1 hour"}, "p_statement_timeout must be a duration or 0"),
         ({"p_statement_timeout": "-5s"}, "p_statement_timeout must be a duration or 0"),
+        ({"p_temp_file_limit": "3TB"}, "p_temp_file_limit must be at most 2147483647kB"),
+        ({"p_statement_timeout": "25d"}, "p_statement_timeout must be at most 2147483647ms"),
     ],
 )
 def test_refresh_limits_of_another_form_are_refused(db: Conn, args: dict[str, str], message: str) -> None:
@@ -340,6 +342,7 @@ def test_a_refresh_owner_that_may_not_set_temp_file_limit_is_refused_without_a_l
     try:
         db.execute("ALTER FUNCTION reports._apply_refresh_temp_file_limit() OWNER TO reports_weak_owner")
         db.execute("ALTER FUNCTION reports._apply_refresh_temp_file_limit() SECURITY DEFINER")
+        db.execute("GRANT EXECUTE ON FUNCTION reports._setting_kb(text) TO reports_weak_owner")
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="bounded temp_file_limit") as caught:
             db.execute("SELECT * FROM reports.refresh_views()")
         assert "GRANT SET ON PARAMETER temp_file_limit" in (caught.value.diag.message_hint or "")
@@ -349,6 +352,7 @@ def test_a_refresh_owner_that_may_not_set_temp_file_limit_is_refused_without_a_l
         db.execute("RESET temp_file_limit")
         db.execute("ALTER FUNCTION reports._apply_refresh_temp_file_limit() SECURITY INVOKER")
         db.execute("ALTER FUNCTION reports._apply_refresh_temp_file_limit() OWNER TO CURRENT_USER")
+        db.execute("REVOKE EXECUTE ON FUNCTION reports._setting_kb(text) FROM reports_weak_owner")
         db.execute("DROP ROLE reports_weak_owner")
 
 
@@ -464,7 +468,9 @@ def test_random_extreme_values_refresh_consistently_and_heal(
             db.execute((sql_dir() / "capture" / "install_row_level.sql").read_bytes(), prepare=False)
         if one(db, "SELECT reports.timezone()") != timezone_name:
             db.execute("SELECT reports.set_timezone(%s)", [timezone_name])
-            refresh(db)
+        refresh(
+            db
+        )  # a full one after a change of triggers or time zone: the damage is then refreshed incrementally
         snapshot(db)
         originals: dict[tuple[str, int, str], Any] = {}
         expected: set[tuple[str, int, str]] = set()
@@ -488,6 +494,7 @@ def test_random_extreme_values_refresh_consistently_and_heal(
                 expected.add(key)
 
         refresh(db)
+        assert incremental_modes(db) == {"incremental"}
         assert anomalies(db) == expected
         check_consistent(db)
 
@@ -505,3 +512,37 @@ def test_random_extreme_values_refresh_consistently_and_heal(
     finally:
         db.rollback()
         db.autocommit = True
+
+
+def test_stricter_limits_in_force_are_kept(db: Conn) -> None:
+    """The refresh limits only tighten: a smaller temp_file_limit or statement_timeout in force stays."""
+    with db.transaction(force_rollback=True):
+        db.execute("SET LOCAL statement_timeout = '5s'")
+        assert one(db, "SELECT reports.apply_refresh_statement_timeout()") == "5s"
+        db.execute("SET LOCAL statement_timeout = 0")
+        assert one(db, "SELECT reports.apply_refresh_statement_timeout()") == "1h"
+        assert one(db, "SHOW statement_timeout") == "1h"
+    with db.transaction(force_rollback=True):
+        db.execute("SET LOCAL temp_file_limit = '1MB'")
+        db.execute("SELECT * FROM reports.refresh_views()").fetchall()
+        assert one(db, "SHOW temp_file_limit") == "1MB"
+    with db.transaction(force_rollback=True):
+        db.execute("SELECT * FROM reports.refresh_views()").fetchall()
+        assert one(db, "SHOW temp_file_limit") == "10GB"
+
+
+def test_a_refresher_reads_the_source_anomalies(db: Conn, db_url: str) -> None:
+    """reports.source_anomalies() runs with its owner's rights: the rule's helpers are granted to nobody."""
+    deal = one(db, "SELECT min(id) FROM crm.deals WHERE deleted_at IS NULL")
+    db.execute("UPDATE crm.deals SET created_at = '-infinity' WHERE id = %s", [deal])
+    db.execute("DROP ROLE IF EXISTS reports_anomaly_reader")
+    db.execute("CREATE ROLE reports_anomaly_reader IN ROLE reports_refresher")
+    try:
+        with db.transaction(force_rollback=True):
+            db.execute("SET LOCAL ROLE reports_anomaly_reader")
+            rows = db.execute(
+                "SELECT source_table, id, column_name FROM reports.source_anomalies()"
+            ).fetchall()
+        assert rows == [{"source_table": "crm.deals", "id": deal, "column_name": "created_at"}]
+    finally:
+        db.execute("DROP ROLE reports_anomaly_reader")

@@ -10,3 +10,19 @@ VALUES
 ('refresh_temp_file_limit', '10GB'),
 ('refresh_statement_timeout', '1h')
 ON CONFLICT (key) DO NOTHING;
+
+-- The engine sets temp_file_limit as the owner of the refresh functions, the role running this.
+DO $owner$
+BEGIN
+    IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = current_user)
+        AND NOT pg_catalog.has_parameter_privilege(current_user, 'temp_file_limit', 'SET')
+        AND pg_catalog.current_setting('temp_file_limit') = '-1' THEN
+        RAISE WARNING 'role % may not set temp_file_limit: refreshes will be refused until it may', current_user
+            USING HINT = pg_catalog.format(
+                'As a superuser: GRANT SET ON PARAMETER temp_file_limit TO %I; or ALTER ROLE %I SET '
+                'temp_file_limit = ''10GB''; or SELECT reports.set_refresh_limits(p_temp_file_limit => ''-1'').',
+                current_user, current_user
+            );
+    END IF;
+END
+$owner$;

@@ -9,15 +9,22 @@
 
 CREATE TABLE reports.refresh_starts (
     pid integer NOT NULL,
+    backend_start timestamptz NOT NULL,
     started_at timestamptz NOT NULL,
     views text[], -- noqa: RF04
     application_name text NOT NULL,
     CONSTRAINT refresh_starts_pkey PRIMARY KEY (pid, started_at)
 );
 
+-- The checks are added NOT VALID and validated after, as in V0014: the validation does not block the
+-- readers of the journal.
 ALTER TABLE reports.refresh_log
 ALTER COLUMN mode DROP NOT NULL,
 ALTER COLUMN days DROP NOT NULL,
 DROP CONSTRAINT refresh_log_status_check,
-ADD CONSTRAINT refresh_log_status_check CHECK (status IN ('ok', 'failed', 'skipped', 'interrupted')),
-ADD CONSTRAINT refresh_log_interrupted_check CHECK (status = 'interrupted' OR (mode IS NOT NULL AND days IS NOT NULL));
+ADD CONSTRAINT refresh_log_status_check CHECK (status IN ('ok', 'failed', 'skipped', 'interrupted')) NOT VALID,
+ADD CONSTRAINT refresh_log_interrupted_check
+CHECK (status = 'interrupted' OR (mode IS NOT NULL AND days IS NOT NULL)) NOT VALID;
+
+ALTER TABLE reports.refresh_log VALIDATE CONSTRAINT refresh_log_status_check;
+ALTER TABLE reports.refresh_log VALIDATE CONSTRAINT refresh_log_interrupted_check;

@@ -5,7 +5,7 @@
 -- compute with (date arithmetic raises 22008 near the ends of the types), and no face of reports can
 -- show it (Python's date and datetime, hence psycopg, JSON renderers and Excel, stop at years 1 and
 -- 9999). So a source row holding one is left out of every summary and report, like a soft-deleted
--- row, and listed by reports.source_anomalies. NULL is not an anomaly: whether a column may be NULL
+-- row, and listed by reports.source_anomalies(). NULL is not an anomaly: whether a column may be NULL
 -- is the source contract's business (docs/source-contract.md).
 -- The instants are one day inside the days, so the local day of a reportable instant lies in
 -- reports._reportable_days() in every time zone (UTC offsets are under a day).
@@ -23,7 +23,7 @@ COMMENT ON FUNCTION reports._reportable_days() IS
 'The days a source value may fall on to be reported: 0001-01-01 through 9999-12-31 (both included; the
 years 1 to 9999 that every face of reports can render). A source row with a date outside them, or with an
 instant outside reports._is_reportable_instant(), is left out of every summary and listed in
-reports.source_anomalies (internal, inlined)';
+reports.source_anomalies() (internal, inlined)';
 
 CREATE OR REPLACE FUNCTION reports._is_reportable_instant(p_at timestamptz)
 RETURNS boolean

@@ -24,4 +24,4 @@ COMMENT ON VIEW reports.src_deals IS
 amount, created_at, closed_at).
 Excludes soft-deleted deals (deleted_at IS NOT NULL), deals whose created_at or closed_at is not reportable
 (reports._is_reportable_deal: infinite or outside 0001-01-02..9999-12-31 UTC; NULL closed_at is kept;
-listed in reports.source_anomalies) and deals of clients that are not in src_clients. status is open, won or lost; closed_at is the time a deal was won or lost.';
+listed in reports.source_anomalies()) and deals of clients that are not in src_clients. status is open, won or lost; closed_at is the time a deal was won or lost.';

@@ -21,5 +21,5 @@ COMMENT ON VIEW reports.src_deal_stage_history IS
 'Adapter over crm.deal_stage_history: stage changes (id, deal_id, to_stage, changed_at) of the deals in
 src_deals. Excludes the history of excluded deals (soft-deleted deals, deals of soft-deleted clients, deals
 with an instant that is not reportable) and rows whose changed_at is not reportable
-(reports._is_reportable_instant; listed in reports.source_anomalies).
+(reports._is_reportable_instant; listed in reports.source_anomalies()).
 Rows of one deal are ordered by changed_at, then id.';

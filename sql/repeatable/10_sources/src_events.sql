@@ -13,4 +13,4 @@ WHERE reports._is_reportable_instant(e.occurred_at);
 COMMENT ON VIEW reports.src_events IS
 'Adapter over audit.events: the audit events (id, occurred_at, actor_id, action, entity_type).
 Excludes only events whose occurred_at is not reportable (reports._is_reportable_instant: infinite or outside
-0001-01-02..9999-12-31 UTC; listed in reports.source_anomalies); actor_id is null for events without an actor (system events), entity_type may be null.';
+0001-01-02..9999-12-31 UTC; listed in reports.source_anomalies()); actor_id is null for events without an actor (system events), entity_type may be null.';

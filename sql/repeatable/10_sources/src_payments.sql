@@ -25,5 +25,5 @@ Excludes payments of clients that are not in src_clients (soft-deleted clients) 
 that are not in src_deals (soft-deleted deals, deals of soft-deleted clients); payments without a deal
 stay; and payments whose created_at or paid_at is not reportable (reports._is_reportable_payment; NULL
 paid_at is kept) or whose due_date is outside 0001-01-01..9999-12-31, listed in
-reports.source_anomalies. owner_id = the owner of the payment''s deal, else the owner of its client (null when neither).
+reports.source_anomalies(). owner_id = the owner of the payment''s deal, else the owner of its client (null when neither).
 status is pending, paid, failed or refunded; paid_at is when money was received (kept on refund).';

@@ -1,4 +1,42 @@
 -- The resources one refresh may use: temporary file space and time (reports.settings).
+-- A limit already in force that is stricter (set by a DBA for the role or the database, or by the caller)
+-- is kept: these only ever tighten.
+
+CREATE OR REPLACE FUNCTION reports._setting_kb(p_value text)
+RETURNS numeric
+LANGUAGE sql
+IMMUTABLE
+SET search_path = reports, pg_temp
+AS $$
+    -- as PostgreSQL reads temp_file_limit: a bare number is kB; -1 (no limit) is NULL
+    SELECT CASE
+        WHEN p_value = '-1' THEN NULL
+        WHEN p_value ~ '^[0-9]+$' THEN p_value::numeric
+        ELSE pg_catalog.pg_size_bytes(p_value) / 1024.0
+    END
+$$;
+
+COMMENT ON FUNCTION reports._setting_kb(text) IS
+'An amount of memory as PostgreSQL reads temp_file_limit, in kB (a bare number is kB, 10GB = 10485760); NULL for
+-1 (no limit) (internal).';
+
+CREATE OR REPLACE FUNCTION reports._setting_ms(p_value text)
+RETURNS numeric
+LANGUAGE sql
+IMMUTABLE
+SET search_path = reports, pg_temp
+AS $$
+    -- as PostgreSQL reads statement_timeout: a bare number is ms; 0 (no limit) is NULL
+    SELECT CASE
+        WHEN p_value ~ '^0+$' THEN NULL
+        WHEN p_value ~ '^[0-9]+$' THEN p_value::numeric
+        ELSE extract(EPOCH FROM p_value::interval) * 1000
+    END
+$$;
+
+COMMENT ON FUNCTION reports._setting_ms(text) IS
+'A duration as PostgreSQL reads statement_timeout, in milliseconds (a bare number is ms, 1h = 3600000); NULL for
+0 (no limit) (internal).';
 
 CREATE OR REPLACE FUNCTION reports.refresh_limits()
 RETURNS TABLE (temp_file_limit text, statement_timeout text)
@@ -18,7 +56,8 @@ reports.set_refresh_limits()): temp_file_limit (default 10GB) is the most tempor
 engine may use; the engine applies it to its own work whoever calls it (its owner needs SET on
 temp_file_limit, see reports.refresh_views); -1 = no limit. statement_timeout (default 1h) is the longest one
 refresh statement may run; `reports refresh`, the scheduler and POST /refresh set it on their refresh
-transaction (a psql caller sets it itself); 0 = no limit. A refresh that exceeds either fails (53400, 57014)
+transaction with reports.apply_refresh_statement_timeout() (a psql caller does the same); 0 = no limit. Both
+only tighten: a stricter limit already in force is kept. A refresh that exceeds either fails (53400, 57014)
 and keeps the previous contents of what it had not committed.';
 
 CREATE OR REPLACE FUNCTION reports.set_refresh_limits(
@@ -37,10 +76,18 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'For example 10GB, 500MB or 1048576 (kB); -1 for no limit.';
     END IF;
+    IF reports._setting_kb(p_temp_file_limit) > 2147483647 THEN
+        RAISE EXCEPTION 'p_temp_file_limit must be at most 2147483647kB (about 2TB) (got %)', p_temp_file_limit
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'PostgreSQL keeps temp_file_limit in kB as an integer.';
+    END IF;
     IF p_statement_timeout IS NOT NULL AND p_statement_timeout !~ '^(0|[1-9][0-9]*\s*(ms|s|min|h|d)?)$' THEN
         RAISE EXCEPTION 'p_statement_timeout must be a duration or 0 (got %)', p_statement_timeout
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'For example 1h, 30min or 600s (a bare number is milliseconds); 0 for no limit.';
+    END IF;
+    IF reports._setting_ms(p_statement_timeout) > 2147483647 THEN
+        RAISE EXCEPTION 'p_statement_timeout must be at most 2147483647ms (about 24 days) (got %)', p_statement_timeout
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'PostgreSQL keeps statement_timeout in ms as an integer.';
     END IF;
     INSERT INTO reports.settings AS s (key, value, updated_at)
     SELECT l.key, l.value, now()
@@ -71,6 +118,9 @@ BEGIN
     IF v_limit IS NULL OR v_limit = '-1' THEN
         RETURN;
     END IF;
+    IF reports._setting_kb(pg_catalog.current_setting('temp_file_limit')) <= reports._setting_kb(v_limit) THEN
+        RETURN;  -- a stricter limit is in force
+    END IF;
     BEGIN
         PERFORM pg_catalog.set_config('temp_file_limit', v_limit, TRUE);
     EXCEPTION WHEN insufficient_privilege THEN
@@ -93,6 +143,31 @@ $$;
 
 COMMENT ON FUNCTION reports._apply_refresh_temp_file_limit() IS
 'Sets temp_file_limit to reports.refresh_limits().temp_file_limit for the rest of the current transaction (the
-refresh engine calls it first; SET LOCAL semantics); nothing when that is -1. When the
+refresh engine calls it first; SET LOCAL semantics); nothing when that is -1 or a stricter limit is in force. When the
 current user (the owner of the SECURITY DEFINER refresh functions) may not set it, a limit already in force
 (ALTER ROLE / DATABASE ... SET temp_file_limit) is kept, and with none 42501 is raised (internal).';
+
+CREATE OR REPLACE FUNCTION reports.apply_refresh_statement_timeout()
+RETURNS text
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = reports, pg_temp
+AS $$
+DECLARE
+    v_limit text := (SELECT r.statement_timeout FROM reports.refresh_limits() AS r);
+    v_current text := pg_catalog.current_setting('statement_timeout');
+BEGIN
+    IF v_limit IS NULL OR reports._setting_ms(v_limit) IS NULL
+        OR reports._setting_ms(v_current) <= reports._setting_ms(v_limit) THEN
+        RETURN v_current;
+    END IF;
+    RETURN pg_catalog.set_config('statement_timeout', v_limit, TRUE);
+END
+$$;
+
+COMMENT ON FUNCTION reports.apply_refresh_statement_timeout() IS
+'Sets statement_timeout to reports.refresh_limits().statement_timeout for the rest of the current transaction
+(SET LOCAL semantics), unless that is 0 or a stricter timeout is in force; returns the timeout now in force.
+`reports refresh`, the scheduler and POST /refresh call it first in their refresh transaction (the timeout
+applies from the next statement: the refresh).';

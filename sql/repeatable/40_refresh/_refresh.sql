@@ -103,7 +103,7 @@ BEGIN
     END;
 
     -- Under the lock, a recorded start of another session is a refresh that never finished.
-    PERFORM reports._log_interrupted_refreshes();
+    PERFORM reports._log_interrupted_refreshes(FALSE);
 
     -- Read under the lock: set_timezone takes it too, so the zone cannot change during the run.
     v_timezone := reports.timezone();
@@ -276,7 +276,7 @@ BEGIN
     END LOOP;
 
     -- This refresh finishes when its transaction commits: its recorded start (if any) goes with it.
-    DELETE FROM reports.refresh_starts AS s WHERE s.pid = pg_backend_pid();
+    DELETE FROM reports.refresh_starts AS s WHERE reports._is_this_session(s.pid, s.backend_start);
 
     IF jsonb_array_length(v_changed) > 0 THEN
         PERFORM pg_notify('reports_refreshed', jsonb_build_object('run_id', v_run_id, 'views', v_changed)::text);

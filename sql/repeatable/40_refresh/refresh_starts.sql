@@ -24,6 +24,21 @@ COMMENT ON FUNCTION reports._refresh_lock_holder() IS
 'The process id of the session holding the refresh lock (reports._refresh_lock_key(), at session or transaction
 level), NULL when none does (internal).';
 
+CREATE OR REPLACE FUNCTION reports._is_this_session(p_pid integer, p_backend_start timestamptz)
+RETURNS boolean
+LANGUAGE sql
+STABLE
+SET search_path = reports, pg_temp
+AS $$
+    -- A process id is reused by later sessions; with the session's start it names one session.
+    SELECT p_pid = pg_catalog.pg_backend_pid() AND p_backend_start = (
+        SELECT a.backend_start FROM pg_catalog.pg_stat_activity AS a WHERE a.pid = pg_catalog.pg_backend_pid()
+    )
+$$;
+
+COMMENT ON FUNCTION reports._is_this_session(integer, timestamptz) IS
+'Whether process id p_pid with session start p_backend_start is the current session (internal).';
+
 CREATE OR REPLACE FUNCTION reports.record_refresh_start(p_views text[] DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
@@ -40,12 +55,14 @@ BEGIN
                       reports._refresh_lock_key()
                   );
     END IF;
-    DELETE FROM reports.refresh_starts AS s WHERE s.pid = pg_catalog.pg_backend_pid();
-    INSERT INTO reports.refresh_starts (pid, started_at, views, application_name)
-    VALUES (
-        pg_catalog.pg_backend_pid(), pg_catalog.clock_timestamp(), p_views,
+    -- Under the lock every record left is of a refresh that is over, this session's earlier ones too.
+    PERFORM reports._log_interrupted_refreshes(TRUE);
+    INSERT INTO reports.refresh_starts (pid, backend_start, started_at, views, application_name)
+    SELECT
+        pg_catalog.pg_backend_pid(), a.backend_start, pg_catalog.clock_timestamp(), p_views,
         pg_catalog.current_setting('application_name')
-    );
+    FROM pg_catalog.pg_stat_activity AS a
+    WHERE a.pid = pg_catalog.pg_backend_pid();
 END
 $$;
 
@@ -55,9 +72,12 @@ in a statement of its own that commits (autocommit), while holding the refresh l
 before the transaction that runs reports.refresh_views: that refresh deletes the record when it commits, so a
 record left behind is a refresh that never finished (terminated, crashed, timed out or rolled back), shown by
 reports.refresh_status() and logged with status interrupted by the next refresh. `reports refresh`, the
-scheduler and POST /refresh call it; 55000 without the refresh lock.';
+scheduler and POST /refresh call it; 55000 without the refresh lock. Records left by earlier refreshes (of
+any session, this one included) are logged as interrupted first.';
 
-CREATE OR REPLACE FUNCTION reports._log_interrupted_refreshes()
+DROP FUNCTION IF EXISTS reports._log_interrupted_refreshes();
+
+CREATE OR REPLACE FUNCTION reports._log_interrupted_refreshes(p_this_session_too boolean)
 RETURNS void
 LANGUAGE sql
 VOLATILE
@@ -66,7 +86,7 @@ AS $$
     -- Called under the refresh lock: a record of another session is then of a refresh that is over.
     WITH interrupted AS (
         DELETE FROM reports.refresh_starts AS s
-        WHERE s.pid <> pg_catalog.pg_backend_pid()
+        WHERE p_this_session_too OR NOT reports._is_this_session(s.pid, s.backend_start)
         RETURNING s.pid, s.started_at, s.views, s.application_name, gen_random_uuid() AS run_id
     )
 
@@ -87,11 +107,12 @@ AS $$
     CROSS JOIN LATERAL reports._refresh_targets(i.views) AS t
 $$;
 
-COMMENT ON FUNCTION reports._log_interrupted_refreshes() IS
-'Moves the reports.refresh_starts records of other sessions into reports.refresh_log, one row per summary that
-refresh targeted (one new run_id per refresh), with status interrupted, mode and days NULL, started_at the recorded start and finished_at
-now(). Called by the refresh engine under the refresh lock, when no other recorded refresh can be running
-(internal).';
+COMMENT ON FUNCTION reports._log_interrupted_refreshes(boolean) IS
+'Moves the reports.refresh_starts records of other sessions (and of this one when p_this_session_too) into
+reports.refresh_log, one row per summary that refresh targeted (one new run_id per refresh), with status
+interrupted, mode and days NULL, started_at the recorded start and finished_at now(). Called under the refresh
+lock, when no other recorded refresh can be running: by the refresh engine (this session''s record is of the
+refresh now running) and by reports.record_refresh_start (internal).';
 
 CREATE OR REPLACE FUNCTION reports.record_refresh_end()
 RETURNS void
@@ -100,7 +121,7 @@ VOLATILE
 SECURITY DEFINER
 SET search_path = reports, pg_temp
 AS $$
-    DELETE FROM reports.refresh_starts AS s WHERE s.pid = pg_catalog.pg_backend_pid()
+    DELETE FROM reports.refresh_starts AS s WHERE reports._is_this_session(s.pid, s.backend_start)
 $$;
 
 COMMENT ON FUNCTION reports.record_refresh_end() IS

@@ -61,6 +61,8 @@ session. The refresh deletes its row in the transaction that writes reports.refr
 refresh that never finished (reports.refresh_status().interrupted_at), moved into reports.refresh_log with
 status interrupted by the next refresh.';
 COMMENT ON COLUMN reports.refresh_starts.pid IS 'Process id of the session that started the refresh.';
+COMMENT ON COLUMN reports.refresh_starts.backend_start IS
+'When that session started (pg_stat_activity.backend_start): with pid it names one session.';
 COMMENT ON COLUMN reports.refresh_starts.started_at IS 'When the start was recorded (clock_timestamp()).';
 COMMENT ON COLUMN reports.refresh_starts.views IS 'The summaries asked for (NULL: every summary).';
 COMMENT ON COLUMN reports.refresh_starts.application_name IS 'application_name of that session.';

@@ -47,10 +47,11 @@ GRANT EXECUTE ON PROCEDURE reports.refresh(text[], boolean) TO reports_refresher
 -- the summaries leave out.
 GRANT EXECUTE ON FUNCTION
 reports.refresh_limits(),
+reports.apply_refresh_statement_timeout(),
 reports.record_refresh_start(text[]),
 reports.record_refresh_end()
 TO reports_refresher;
-GRANT SELECT ON reports.source_anomalies TO reports_refresher;
+GRANT EXECUTE ON FUNCTION reports.source_anomalies() TO reports_refresher;
 
 -- HTTP service: the catalog of exposed reports, the data version of the summaries, the refresh time of one
 -- call's data and the applied migrations of /ready (for reports_api only; not granted to reports_reader, so
