@@ -1,4 +1,4 @@
-"""Issue 4's load benchmark: reports-api over HTTP next to the same function called directly with pgbench.
+"""Load benchmark: reports-api over HTTP next to the same function called directly with pgbench.
 
 Usage: .venv/bin/python benchmarks/http_load.py [--scale 1000] [--db-duration 60] [--duration 10]
        [--clients 1,8,32] [--workers 2] [--pool-size 32] [--modes uncached,cached,304] [--rss-rows 1000000]

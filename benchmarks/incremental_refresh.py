@@ -1,4 +1,4 @@
-"""Issue 5's benchmark: incremental refresh against a full one, writer overhead, real-time cost.
+"""Benchmark: incremental refresh against a full one, writer overhead, real-time cost.
 
 Usage: .venv/bin/python benchmarks/incremental_refresh.py [--scale 1000] [--skip-pgbench] [--skip-realtime]
        [--full-runs 2]

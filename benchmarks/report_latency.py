@@ -1,4 +1,4 @@
-"""Issue 3's benchmark: full refresh against the defining queries, report latency against the sources.
+"""Benchmark: full refresh against the defining queries, report latency against the sources.
 
 Usage: .venv/bin/python benchmarks/report_latency.py [--scale 1000] [--runs 200] [--direct-runs 5]
 

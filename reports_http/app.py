@@ -38,7 +38,7 @@ VERSION = "0.1.0"
 #: FastAPI's native OpenTelemetry hooks, all off: the service reports through its own request ids,
 #: ``Server-Timing`` and Prometheus ``/metrics`` (:mod:`reports_http.observe`), and FastAPI would
 #: otherwise look for configured OpenTelemetry providers on every request, which cost about a fifth
-#: of the CPU of a cached answer (docs/benchmarks.md, issue 4).
+#: of the CPU of a cached answer (docs/benchmarks.md, "The service's own CPU per request").
 TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 

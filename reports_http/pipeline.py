@@ -3,7 +3,7 @@
 A report call is six short statements (:mod:`reports_http.execute`). psycopg's own pipeline
 (``Connection.pipeline()``) sends them in one round trip too, but its bookkeeping costs about
 0.1 ms of client CPU per statement; sending them with ``PGconn.send_query_params`` and reading
-the ``PGresult`` objects back costs about a sixth of that (``docs/benchmarks.md``, issue 4). Values
+the ``PGresult`` objects back costs about a sixth of that (``docs/benchmarks.md``, HTTP API). Values
 are still bound parameters, dumped by psycopg's own adapters (:class:`psycopg.adapt.Transformer`,
 exactly as ``Connection.execute`` dumps them), and rows are loaded by its loaders, so types and
 values are the same as through the ordinary API.

@@ -1,5 +1,5 @@
 -- Cost probes for the capture triggers on crm.deals (benchmarks/capture_variants/run.sh; results in
--- docs/benchmarks.md, issue 5). Only for a benchmark database: the run swaps the UPDATE trigger of
+-- docs/benchmarks.md, "Capture trigger variants"). Only for a benchmark database: the run swaps the UPDATE trigger of
 -- crm.deals. Not every variant is a correct capture: some exist only to locate the cost.
 
 CREATE SCHEMA IF NOT EXISTS capture_bench;

@@ -1,6 +1,6 @@
--- A storage that was tried for manager_leaderboard in scope all and not adopted (issue 3,
--- docs/benchmarks.md, "Where the refresh ratio stays"): per-owner totals cumulated up to each month
--- start, so that a range of whole months is one row per owner at each end. Temporary tables only.
+-- A storage that was tried for manager_leaderboard in scope all and not adopted (docs/benchmarks.md,
+-- "Where the refresh ratio stays"): per-owner totals cumulated up to each month start, so that a range
+-- of whole months is one row per owner at each end. Temporary tables only.
 --
 --   psql "$BENCH_LIBPQ_URL" -X -v from=2025-11-01 -v to=2026-11-01 -f benchmarks/probes/leaderboard_cumulative.sql
 --

@@ -1,5 +1,5 @@
--- Floors of the three reports that answer per owner or per client in scope all (issue 3,
--- docs/benchmarks.md, "Floors of the per-owner and per-client reports"). Temporary tables only.
+-- Floors of the three reports that answer per owner or per client in scope all (docs/benchmarks.md,
+-- "Floors of the per-owner and per-client reports"). Temporary tables only.
 --
 --   psql "$BENCH_LIBPQ_URL" -X -v from=2025-11-01 -v to=2026-10-31 -f benchmarks/probes/per_entity_floors.sql
 --

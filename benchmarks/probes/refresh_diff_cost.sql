@@ -1,5 +1,5 @@
--- Where a full refresh of audit_activity_daily spends its time beyond the defining query (issue 3,
--- docs/benchmarks.md, "Where the refresh ratio stays"). For a benchmark database of reports (as a
+-- Where a full refresh of audit_activity_daily spends its time beyond the defining query
+-- (docs/benchmarks.md, "Where the refresh ratio stays"). For a benchmark database of reports (as a
 -- superuser: reports._refresh_days is internal); changes nothing (every refresh is rolled back).
 --
 --   psql "$BENCH_LIBPQ_URL" -X -f benchmarks/probes/refresh_diff_cost.sql

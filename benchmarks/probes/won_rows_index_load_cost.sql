@@ -1,9 +1,9 @@
--- What the partial index of V0020 (the won rows of deal_outcomes_daily) costs a first build (issue 3,
--- docs/benchmarks.md, "top_clients and client_cohorts over the won rows"): every row of
--- deal_outcomes_daily inserted in key order, as a first build writes them, into a copy of the table with
--- all its indexes, with the won-rows index and without it in turn, three rounds. Each copy is created
--- in a transaction that is rolled back. (The index's name in the copy is PostgreSQL's default, cut at 63
--- characters.)
+-- What the partial index of V0020 (the won rows of deal_outcomes_daily) costs a first build
+-- (docs/benchmarks.md, "top_clients and client_cohorts over the won rows"): every row of
+-- deal_outcomes_daily inserted in key order, as a first build writes them, into a copy of the table
+-- with all its indexes, with the won-rows index and without it in turn, three rounds. Each copy is
+-- created in a transaction that is rolled back. (The index's name in the copy is PostgreSQL's default,
+-- cut at 63 characters.)
 --
 --   psql "$BENCH_LIBPQ_URL" -X -f benchmarks/probes/won_rows_index_load_cost.sql
 

@@ -9,8 +9,9 @@ AS $$
 BEGIN
     -- Off unless a database or role turns it on (ALTER DATABASE ... SET reports.capture_notify = on):
     -- PostgreSQL serialises the commits of every transaction that sent a NOTIFY (a lock on the shared
-    -- notification queue held through the commit), which cost concurrent CRM writers most of their
-    -- throughput (docs/benchmarks.md). Only the scheduler's early refresh uses it, and it also polls.
+    -- notification queue held through the commit), which cost four concurrent CRM writers another fifth
+    -- of their throughput (docs/benchmarks.md, "Writer overhead"). Only the scheduler's early refresh
+    -- uses it, and it also polls.
     IF coalesce(current_setting('reports.capture_notify', TRUE), '') = 'on' THEN
         PERFORM pg_notify('reports_changes', p_source_table);
     END IF;

@@ -35,8 +35,8 @@ DECLARE
     v_days datemultirange;
     v_group_days datemultirange;
     v_groups bigint[];
-    -- More groups than this are refreshed as whole days: one pass over a day costs about as much as
-    -- looking up this many groups one by one (docs/benchmarks.md, issue 5).
+    -- More groups than this are refreshed as whole days: a chosen bound (not a measured crossover) past
+    -- which looking groups up one by one stops paying against one pass over the day.
     c_max_groups constant integer := 100;
     v_logged_days daterange;
     v_inserted bigint;

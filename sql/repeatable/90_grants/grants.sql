@@ -34,7 +34,7 @@ reports.refresh_view(text, boolean),
 reports.refresh_views(text[], boolean),
 reports.refresh_status()
 TO reports_refresher;
--- Incremental refresh (issue 5): what is pending (the scheduler's early refresh), full rebuild, verification,
+-- Incremental refresh: what is pending (the scheduler's early refresh), full rebuild, verification,
 -- and the state of the change capture triggers.
 GRANT EXECUTE ON FUNCTION
 reports.pending_changes(),
