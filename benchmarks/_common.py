@@ -25,9 +25,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from reports_cli.db import connect
 from reports_cli.devdb import Cluster
 from reports_cli.pgserver import ServerBinaries
+from reports_core.db import connect
 
 #: server options of the throwaway cluster besides the durability defaults (say so next to a figure)
 SERVER_OPTIONS = ("-c shared_buffers=2GB", "-c max_wal_size=4GB")
@@ -82,7 +82,7 @@ def bench_database(
         yield existing
         return
     from reports_cli.demo import load_demo_data
-    from reports_cli.migrate import migrate
+    from reports_core.migrate import migrate
 
     base = Path(tempfile.mkdtemp(prefix="reports-bench-"))
     os.chmod(base, 0o755)  # noqa: S103 - the cluster runs as another OS user when this is root

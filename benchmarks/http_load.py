@@ -57,9 +57,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import bench_database, load_average, machine, percentile, server
 
-from reports_cli.db import connect
-from reports_cli.dburl import to_libpq
 from reports_cli.devdb import free_port
+from reports_core.db import connect
+from reports_core.dburl import to_libpq
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -119,7 +119,7 @@ end
 
 def app_factory() -> Any:
     """The app for ``uvicorn --factory``: ``create_app`` with the settings of the environment."""
-    from reports_cli.settings import Settings
+    from reports_core.settings import Settings
     from reports_http.app import create_app
 
     return create_app(Settings())

@@ -8,7 +8,7 @@ the change capture installed (sql/capture/install.sql, as `reports capture insta
 
 1. Refresh, all in the same run: a full rebuild (``reports.rebuild()``) next to the incremental
    refresh as ``reports scheduler`` runs it on its long-lived session (session lock, then one
-   REPEATABLE READ transaction, see reports_cli/refresh.py; for 1 row also as a one-off
+   REPEATABLE READ transaction, see reports_core/refresh.py; for 1 row also as a one-off
    ``reports refresh`` runs it, on a new session) after
    - 1 row: one won deal's amount changed (5 times, different deals);
    - 1,000 rows in one day: 1,000 new won deals created and closed on one day (3 times);
@@ -43,9 +43,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import bench_database, load_average, machine, median, ms, server, timed
 
-from reports_cli.db import connect
 from reports_cli.pgserver import find_server
-from reports_cli.refresh import acquire_refresh_lock, refresh_in_snapshot, release_refresh_lock, run_refresh
+from reports_core.db import connect
+from reports_core.refresh import acquire_refresh_lock, refresh_in_snapshot, release_refresh_lock, run_refresh
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTALL = ROOT / "sql" / "capture" / "install.sql"

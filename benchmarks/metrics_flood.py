@@ -37,7 +37,7 @@ from _common import bench_database, load_average, machine, ms, percentile, serve
 from http_load import running_api
 
 from reports_cli import capture
-from reports_cli.db import connect
+from reports_core.db import connect
 
 REPORT = "/reports/revenue_by_period?p_from=2025-11-01&p_to=2026-10-31&p_grain=month"
 

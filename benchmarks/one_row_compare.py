@@ -28,7 +28,7 @@ from _common import load_average, machine, median, server, timed
 from incremental_refresh import _modes, _pending, _refresh, _warm_refresh
 from refresh_compare import use_tree
 
-from reports_cli.db import connect
+from reports_core.db import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import bench_database, load_average, machine, median, timed
 from psycopg import sql
 
-from reports_cli.db import connect
-from reports_cli.errors import ReportsError
-from reports_cli.migrate import migrate
+from reports_core.db import connect
+from reports_core.errors import ReportsError
+from reports_core.migrate import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -26,7 +26,7 @@ from _common import load_average, machine, median, ms, percentile, server
 from direct_queries import REPORTS
 from report_latency import P_FROM, P_TO, _check_same, _samples, _timed_call, busiest_manager, reports_timezone
 
-from reports_cli.db import connect
+from reports_core.db import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 

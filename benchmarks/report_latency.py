@@ -33,7 +33,7 @@ from _common import bench_database, load_average, machine, median, ms, percentil
 from direct_queries import REPORTS, Report
 from psycopg import sql
 
-from reports_cli.db import connect
+from reports_core.db import connect
 
 P_FROM = date(2025, 11, 1)
 P_TO = date(2026, 10, 31)

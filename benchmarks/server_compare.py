@@ -36,8 +36,8 @@ from incremental_refresh import _warm_refresh
 from psycopg import sql
 from report_latency import P_FROM, P_TO, _call, _refresh_all, _timed_call, busiest_manager, reports_timezone
 
-from reports_cli.db import connect
 from reports_cli.pgserver import ServerBinaries, find_server, server_version
+from reports_core.db import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTALL_CAPTURE = ROOT / "sql" / "capture" / "install.sql"

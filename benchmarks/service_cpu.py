@@ -62,7 +62,7 @@ def measure(report: str, url: str, requests: int, answer: str, wait_ms: float) -
     sys.path.insert(0, str(HERE))
     import http_load
 
-    from reports_cli.db import connect
+    from reports_core.db import connect
 
     with connect(url, autocommit=True) as conn:
         conn.execute(bench_function(wait_ms))
@@ -77,7 +77,7 @@ def measure(report: str, url: str, requests: int, answer: str, wait_ms: float) -
             "REPORTS_CACHE_TTL": "0" if answer == "uncached" else "3600",
         }
     )
-    from reports_cli.settings import Settings
+    from reports_core.settings import Settings
     from reports_http.app import create_app
 
     app = create_app(Settings())

@@ -17,8 +17,8 @@ from typing import Annotated, TypeVar
 import psycopg
 import typer
 
-from reports_cli.errors import ReportsError
-from reports_cli.settings import Settings, get_settings
+from reports_core.errors import ReportsError
+from reports_core.settings import Settings, get_settings
 
 T = TypeVar("T")
 
@@ -81,8 +81,8 @@ def _version_callback(value: bool) -> None:
         return
     from importlib.metadata import version
 
-    from reports_cli.db import connect, server_version
-    from reports_cli.dburl import redact
+    from reports_core.db import connect, server_version
+    from reports_core.dburl import redact
 
     say(f"reports {version('reports')}")
     try:
@@ -123,8 +123,9 @@ def migrate_cmd(
     """Check the sources, apply pending migrations, store REPORTS_TIMEZONE."""
     if ctx.invoked_subcommand is not None:
         return
-    from reports_cli import migrate, sources
+    from reports_cli import sources
     from reports_cli.timezone import apply_timezone
+    from reports_core import migrate
 
     cfg = settings()
 
@@ -148,7 +149,7 @@ def migrate_cmd(
 @migrate_app.command("status")
 def migrate_status_cmd() -> None:
     """List applied, pending and changed migration files."""
-    from reports_cli import migrate
+    from reports_core import migrate
 
     cfg = settings()
 
@@ -320,7 +321,7 @@ def refresh_cmd(
     ] = False,
 ) -> None:
     """Refresh the summaries (all, or --view NAME ...); exit 1 if any view failed; --every: keep going."""
-    from reports_cli import refresh
+    from reports_core import refresh
 
     cfg = settings()
     if every is not None:
@@ -363,7 +364,7 @@ def scheduler_cmd(
 
 def _run_scheduler(cfg: Settings, every: str, views: list[str] | None) -> None:
     from reports_cli.scheduler import Schedule, Scheduler, parse_interval, run_until_signalled, timestamped
-    from reports_cli.settings import duration_ms
+    from reports_core.settings import duration_ms
 
     def run() -> None:
         schedule = Schedule(

@@ -10,7 +10,7 @@
   recompute (none when they are equal).
 - :func:`run_rebuild` runs ``reports.rebuild(views)`` like ``reports refresh`` runs a refresh: the
   refresh lock first (session level), then one REPEATABLE READ transaction (see
-  :mod:`reports_cli.refresh`).
+  :mod:`reports_core.refresh`).
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from typing import Any, LiteralString
 
 import psycopg
 
-from reports_cli.db import connect
-from reports_cli.errors import ReportsError
-from reports_cli.paths import sql_dir
-from reports_cli.refresh import acquire_refresh_lock, release_refresh_lock
+from reports_core.db import connect
+from reports_core.errors import ReportsError
+from reports_core.paths import sql_dir
+from reports_core.refresh import acquire_refresh_lock, release_refresh_lock
 
 __all__ = ["format_status", "install", "run_rebuild", "status", "uninstall", "verify"]
 

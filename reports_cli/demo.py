@@ -17,9 +17,9 @@ from typing import Any
 
 import psycopg
 
-from reports_cli.db import connect
-from reports_cli.errors import ReportsError
-from reports_cli.paths import sql_dir
+from reports_core.db import connect
+from reports_core.errors import ReportsError
+from reports_core.paths import sql_dir
 
 # Rows per unit of scale; must equal reports_demo.scale_unit() (tests/test_demo_data.py checks it).
 SCALE_UNIT: dict[str, int] = {

@@ -26,8 +26,8 @@ from contextlib import suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from reports_cli.errors import ReportsError
 from reports_cli.pgserver import ServerBinaries, find_server, is_wheel_layout
+from reports_core.errors import ReportsError
 
 SUPERUSER = "postgres"
 DEFAULT_DBNAME = "crm"

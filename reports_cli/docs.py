@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reports_cli.db import connect
+from reports_core.db import connect
 
 #: Role whose EXECUTE privilege marks a report function as exposed (``reports_api`` inherits it;
 #: ``reports.set_caller`` is granted to ``reports_api`` alone and so is not a report).

@@ -3,11 +3,11 @@
 The function must be exposed (in schema ``reports``, EXECUTE granted to ``reports_reader``: the
 same rule as the HTTP catalog, read here straight from ``pg_catalog`` because the export role need
 not be ``reports_api``). Parameters are checked against the catalog and parsed by their SQL type
-with the HTTP API's parsers (:mod:`reports_http.params`), then bound as parameters with a cast to
+with the HTTP API's parsers (:mod:`reports_core.params`), then bound as parameters with a cast to
 the catalog type; identifiers are built with :mod:`psycopg.sql`. The call runs in a ``READ ONLY``
 transaction, without a caller context, so the rules of a psql session apply to the database role
 (docs/permissions.md), and streams through a server-side cursor into the renderers of
-:mod:`reports_http.formats`; the file is written next to its target and renamed at the end, so
+:mod:`reports_core.formats`; the file is written next to its target and renamed at the end, so
 a failed export leaves no partial file.
 
 Any refusal is a :class:`ReportsError` with one line: unknown report or parameter (listing the
@@ -31,10 +31,10 @@ from typing import IO, Any
 import psycopg
 from psycopg import sql
 
-from reports_cli.db import connect
-from reports_cli.errors import ReportsError
-from reports_http.catalog import Parameter, Report
-from reports_http.formats import (
+from reports_core.catalog import Parameter, Report
+from reports_core.db import connect
+from reports_core.errors import ReportsError
+from reports_core.formats import (
     Column,
     Format,
     FormatError,
@@ -43,7 +43,7 @@ from reports_http.formats import (
     parse_format,
     render,
 )
-from reports_http.params import ParamError, parse_params
+from reports_core.params import ParamError, parse_params
 
 __all__ = ["ExportResult", "ExportTarget", "export_report", "parse_param_options", "resolve_target"]
 

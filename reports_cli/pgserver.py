@@ -21,7 +21,7 @@ from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
-from reports_cli.errors import ConfigError, ReportsError
+from reports_core.errors import ConfigError, ReportsError
 
 #: The oldest major ``auto`` takes from the system (= sql/bootstrap/server_version.sql's floor).
 MIN_MAJOR = 15

@@ -10,7 +10,7 @@ A :class:`Scheduler` loops until :meth:`Scheduler.stop` (the CLI calls it on SIG
   a scheduler started late, or after an outage, catches up with one run (due times that passed
   during one run are covered by the next run, never run one by one).
 - **Never two at once, never a due time lost.** An instance first takes the refresh lock
-  (:func:`reports_cli.refresh.acquire_refresh_lock`, the key of the SQL engine's lock) at session
+  (:func:`reports_core.refresh.acquire_refresh_lock`, the key of the SQL engine's lock) at session
   level, polling so that it can stop; then, in one REPEATABLE READ transaction whose snapshot is
   taken after the lock was granted, it checks again whether the due time is done (another instance
   may have refreshed while it waited) and only if not calls ``reports.refresh_views``; it commits,
@@ -50,9 +50,9 @@ from typing import Any
 
 import psycopg
 
-from reports_cli.db import connect
-from reports_cli.errors import ReportsError
-from reports_cli.refresh import (
+from reports_core.db import connect
+from reports_core.errors import ReportsError
+from reports_core.refresh import (
     acquire_refresh_lock,
     refresh_in_snapshot,
     release_refresh_lock,

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import psycopg
 
-from reports_cli.db import connect
-from reports_cli.errors import ReportsError
-from reports_cli.paths import sql_dir
+from reports_core.db import connect
+from reports_core.errors import ReportsError
+from reports_core.paths import sql_dir
 
 
 def check_file() -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from reports_cli.db import connect
+from reports_core.db import connect
 
 
 def apply_timezone(url: str, timezone: str, *, progress: Callable[[str], None] = print) -> bool:

@@ -24,7 +24,7 @@ from fastapi.telemetry import TelemetryConfig
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp
 
-from reports_cli.settings import Settings
+from reports_core.settings import Settings
 from reports_http import context, errors, health, metrics, openapi, refresh_api, routes
 from reports_http.fastpath import ReportCacheLayer
 from reports_http.observe import ObserveLayer

@@ -33,8 +33,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from reports_cli.errors import ConfigError
-from reports_cli.settings import Settings
+from reports_core.errors import ConfigError
+from reports_core.settings import Settings
 
 log = logging.getLogger("reports_http.auth")
 

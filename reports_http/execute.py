@@ -37,11 +37,11 @@ from psycopg.pq.abc import PGresult
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from reports_cli.dburl import to_libpq
-from reports_cli.settings import Settings
+from reports_core.catalog import Report
+from reports_core.dburl import to_libpq
+from reports_core.settings import Settings
 from reports_http import pipeline
 from reports_http.auth import Caller
-from reports_http.catalog import Report
 from reports_http.context import database_time
 from reports_http.errors import is_connection_failure
 from reports_http.pipeline import Statement

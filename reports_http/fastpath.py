@@ -2,8 +2,8 @@
 
 For ``GET /reports/<name>`` it does, with no database access and without FastAPI's routing and
 validation: find the report in the current catalog, authenticate the caller, parse the
-parameters, format and paging exactly as the route would (:mod:`reports_http.params`,
-:mod:`reports_http.formats`), build the cache key (:func:`reports_http.cache.cache_key`) and the
+parameters, format and paging exactly as the route would (:mod:`reports_core.params`,
+:mod:`reports_core.formats`), build the cache key (:func:`reports_http.cache.cache_key`) and the
 ETag of the current data version (:mod:`reports_http.versions`). Then:
 
 - ``If-None-Match`` matches the ETag: ``304`` (no body);
@@ -41,13 +41,14 @@ from urllib.parse import parse_qsl
 
 from starlette.concurrency import run_in_threadpool
 
-from reports_http import context, formats
+from reports_core import formats
+from reports_core.catalog import Report
+from reports_core.params import Paging, ParamError, params_used, parse_paging, parse_params
+from reports_http import context
 from reports_http.auth import AuthError, Caller, check_identity_headers
 from reports_http.cache import Header, Headers, cache_key, call_key, etag, if_none_match
-from reports_http.catalog import Report
 from reports_http.errors import from_exception
 from reports_http.execute import ROWS_ON_LOOP, fetch_page_on_loop
-from reports_http.params import Paging, ParamError, params_used, parse_paging, parse_params
 from reports_http.routes import DATABASE_ERRORS, call_of, json_page, page_response
 from reports_http.service import Service
 from reports_http.versions import SummaryVersion

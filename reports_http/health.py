@@ -9,8 +9,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from reports_cli.errors import ReportsError
-from reports_cli.settings import Settings
+from reports_core.errors import ReportsError
+from reports_core.settings import Settings
 
 router = APIRouter(tags=["operations"])
 
@@ -22,7 +22,7 @@ def health() -> dict[str, str]:
 
 def readiness(settings: Settings) -> tuple[bool, str, str | None]:
     """(ready, reason, server version): a supported server answers and no migration is pending."""
-    from reports_cli import migrate
+    from reports_core import migrate
 
     try:
         plan = migrate.plan(settings.require_database_url(), through_api=True)

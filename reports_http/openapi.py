@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from reports_http.catalog import Catalog, Parameter, Report
-from reports_http.formats import Format
-from reports_http.params import MAX_OFFSET, RESERVED
+from reports_core.catalog import Catalog, Parameter, Report
+from reports_core.formats import Format
+from reports_core.params import MAX_OFFSET, RESERVED
 
 _NUMBER = ["number", "string"]  # numeric NaN/Infinity are written as strings (formats.encoding)
 _SCALARS: dict[str, dict[str, Any]] = {

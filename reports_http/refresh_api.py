@@ -7,7 +7,7 @@ job fails with that error).
 
 ``POST /refresh`` with an optional JSON body ``{"views": [...], "wait": false}`` (no body or
 ``views`` null: every summary; ``wait`` as ``reports refresh --wait``: wait for a refresh already
-running elsewhere instead of skipping) starts :func:`reports_cli.refresh.run_refresh` (the
+running elsewhere instead of skipping) starts :func:`reports_core.refresh.run_refresh` (the
 refresh lock first, then one REPEATABLE READ transaction, exactly as ``reports refresh``) in a
 thread with its own connection and answers ``202`` with the job and ``Location:
 /refresh/<job_id>``. While a job of this process runs, another ``POST`` starts nothing and

@@ -1,6 +1,6 @@
 """Refresh jobs: a refresh of the summaries run in a background thread, at most one at a time per process.
 
-:meth:`RefreshJobs.start` runs :func:`reports_cli.refresh.run_refresh` (the refresh lock first,
+:meth:`RefreshJobs.start` runs :func:`reports_core.refresh.run_refresh` (the refresh lock first,
 then one REPEATABLE READ transaction, exactly as ``reports refresh``) in a thread with its own
 connection, unless a job of this process is running: then it returns that one. A job records
 the engine's NOTICEs as they arrive (``done``: the views finished so far), then the result rows.
@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from reports_cli.errors import ReportsError
-from reports_cli.refresh import run_refresh
+from reports_core.errors import ReportsError
+from reports_core.refresh import run_refresh
 
 log = logging.getLogger("reports_http.refresh_jobs")
 

@@ -3,7 +3,7 @@
 A call is checked in this order, each before the database is touched: the name is in the catalog
 (else 404), the caller is known (401), the parameters, paging and format are valid (400/406); then
 the report runs (:mod:`reports_http.execute`) and its rows are rendered by
-:mod:`reports_http.formats`: JSON as one page, the other formats streamed from the cursor.
+:mod:`reports_core.formats`: JSON as one page, the other formats streamed from the cursor.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
-from reports_http import formats
+from reports_core import formats
+from reports_core.catalog import Catalog, Report
+from reports_core.params import Paging, ParamError, params_used, parse_paging, parse_params
 from reports_http.auth import AuthError, Caller, check_identity_headers
-from reports_http.catalog import Catalog, Report
 from reports_http.errors import (
     CONNECTION_FAILURE,
     INVALID_AUTHORIZATION,
@@ -33,7 +34,6 @@ from reports_http.errors import (
     request_id_of,
 )
 from reports_http.execute import Call, Page, RowStream, fetch_page, open_stream
-from reports_http.params import Paging, ParamError, params_used, parse_paging, parse_params
 from reports_http.service import Service
 
 log = logging.getLogger("reports_http.routes")

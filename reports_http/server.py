@@ -9,10 +9,10 @@ from typing import Any
 import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 
-from reports_cli.db import connect, require_supported_server
-from reports_cli.dburl import to_libpq
-from reports_cli.errors import ReportsError
-from reports_cli.settings import Settings
+from reports_core.db import connect, require_supported_server
+from reports_core.dburl import to_libpq
+from reports_core.errors import ReportsError
+from reports_core.settings import Settings
 from reports_http.app import create_app
 from reports_http.context import install_log_record_factory
 
@@ -25,7 +25,8 @@ def log_config() -> dict[str, Any]:
     config = copy.deepcopy(LOGGING_CONFIG)
     for formatter in config["formatters"].values():
         formatter["fmt"] = formatter["fmt"].replace("%(levelprefix)s ", _WITH_REQUEST_ID, 1)
-    config["loggers"]["reports_http"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    for service_logger in ("reports_http", "reports_core"):
+        config["loggers"][service_logger] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     config["loggers"]["psycopg"] = {"handlers": ["default"], "level": "WARNING", "propagate": False}
     return config
 

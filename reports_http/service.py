@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 
 from psycopg_pool import ConnectionPool
 
-from reports_cli.migrate import NOTIFY_CHANNEL
-from reports_cli.settings import Settings
+from reports_core.catalog import CatalogStore
+from reports_core.migrate import NOTIFY_CHANNEL
+from reports_core.settings import Settings
 from reports_http.auth import Authenticator, make_authenticator
 from reports_http.cache import ResultCache
-from reports_http.catalog import CatalogStore
 from reports_http.execute import Conn, make_pool
 from reports_http.listen import NotificationListener
 from reports_http.metrics import Metrics, ServiceCollector

@@ -31,8 +31,8 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from reports_cli.db import connect
-from reports_cli.errors import ReportsError
+from reports_core.db import connect
+from reports_core.errors import ReportsError
 
 log = logging.getLogger("reports_http.versions")
 

@@ -42,7 +42,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from psycopg import sql
 
-from reports_cli.db import connect
+from reports_core.db import connect
 from reports_cli.devdb import Cluster
 from reports_cli.demo import load_demo_data
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Apply the reports migrations with psql alone: the psql-only twin of `reports migrate`
-# (reports_cli/migrate.py), for machines without the Python environment.
+# (reports_core/migrate.py), for machines without the Python environment.
 #
 # Usage: scripts/migrate-local.sh [--dry-run]
 #
@@ -28,13 +28,13 @@
 # exit status 1 (2 for usage or a bad URL).
 set -euo pipefail
 
-# = reports_cli.migrate.ADVISORY_LOCK_KEY: the ASCII bytes of "reports" as a big-endian integer.
+# = reports_core.migrate.ADVISORY_LOCK_KEY: the ASCII bytes of "reports" as a big-endian integer.
 readonly LOCK_KEY=32199680925529203
-# = reports_cli.migrate.NOTIFY_CHANNEL
+# = reports_core.migrate.NOTIFY_CHANNEL
 readonly CHANNEL=reports_catalog
 readonly RUNNER_NAME=migrate-local.sh
 readonly BOOTSTRAP=bootstrap/schema_migrations.sql
-# = reports_cli.db.SERVER_VERSION_CHECK: refuses a server older than supported (read-only).
+# = reports_core.db.SERVER_VERSION_CHECK: refuses a server older than supported (read-only).
 readonly SERVER_CHECK=bootstrap/server_version.sql
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

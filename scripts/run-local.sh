@@ -21,10 +21,10 @@ announcement() {
 import sys
 from pathlib import Path
 
-from reports_cli.dburl import redact
+from reports_core.dburl import redact
 from reports_cli.devdb import Cluster
-from reports_cli.errors import ReportsError
-from reports_cli.settings import get_settings
+from reports_core.errors import ReportsError
+from reports_core.settings import get_settings
 
 try:
     url = get_settings().database_url
@@ -54,7 +54,7 @@ if [ "$announced" = 0 ]; then
 fi
 
 configured_url="$("$POETRY" run python -c \
-    'from reports_cli.settings import get_settings; print(get_settings().database_url or "")')"
+    'from reports_core.settings import get_settings; print(get_settings().database_url or "")')"
 started_cluster=0
 stop_cluster() {
     if [ "$started_cluster" = 1 ]; then

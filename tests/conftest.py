@@ -34,9 +34,9 @@ import pytest
 from psycopg import sql
 from pytest_postgresql import factories
 
-from reports_cli.db import connect
 from reports_cli.devdb import SUPERUSER, Cluster
 from reports_cli.pgserver import ServerBinaries, find_server
+from reports_core.db import connect
 
 DEMO_SCALE = 1
 DEMO_SEED = 42
@@ -129,7 +129,7 @@ def load_contract_and_demo(**kwargs: Any) -> None:
 
 def load_reports(**kwargs: Any) -> None:
     """Template loader: contract, demo data and every reports migration."""
-    from reports_cli.migrate import migrate
+    from reports_core.migrate import migrate
 
     load_contract_and_demo(**kwargs)
     migrate(_url_from(kwargs) + "?search_path=reports", progress=lambda _: None)

@@ -16,8 +16,8 @@ import psycopg
 from fastapi.testclient import TestClient
 from psycopg import sql
 
-from reports_cli.db import connect
-from reports_cli.settings import Settings
+from reports_core.db import connect
+from reports_core.settings import Settings
 from reports_http.app import create_app
 
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"

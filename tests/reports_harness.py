@@ -30,7 +30,7 @@ import pytest
 from psycopg import sql
 from reference import ALL, Reference, Scope, Source, load_source
 
-from reports_cli.db import connect
+from reports_core.db import connect
 
 TIMEZONES = ("UTC", "America/New_York")
 CALLERS = ("admin", "app_admin", "head", "manager")

@@ -34,9 +34,9 @@ from capture_support import (
 from psycopg import sql
 
 from reports_cli import capture
-from reports_cli.db import connect
-from reports_cli.errors import ReportsError
-from reports_cli.paths import sql_dir
+from reports_core.db import connect
+from reports_core.errors import ReportsError
+from reports_core.paths import sql_dir
 
 SOURCE_TABLES = (
     "audit.events",
@@ -151,7 +151,7 @@ def test_partial_capture_refreshes_only_the_fully_captured_summaries_incremental
 
 def test_the_capture_files_are_not_migrations() -> None:
     """The migration runners read versioned/ and repeatable/ only: sql/capture/ is a separate step."""
-    from reports_cli.migrate import discover
+    from reports_core.migrate import discover
 
     scripts = [f.script for f in discover()]
     assert scripts and not any(s.startswith("capture/") for s in scripts)

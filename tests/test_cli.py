@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psycopg
 
-from reports_cli.dburl import to_libpq
+from reports_core.dburl import to_libpq
 
 SUBCOMMANDS = ["migrate", "check-sources", "demo-data", "dev-db", "refresh", "docs", "api", "export"]
 

@@ -1,4 +1,4 @@
-"""The ?search_path= URL translation: reports_cli.dburl.to_libpq and scripts/lib/dburl.sh, same table."""
+"""The ?search_path= URL translation: reports_core.dburl.to_libpq and scripts/lib/dburl.sh, same table."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from reports_cli.dburl import to_libpq
-from reports_cli.errors import ConfigError
-from reports_cli.paths import PROJECT_ROOT
+from reports_core.dburl import to_libpq
+from reports_core.errors import ConfigError
+from reports_core.paths import PROJECT_ROOT
 
 DBURL_SH = PROJECT_ROOT / "scripts" / "lib" / "dburl.sh"
 SP = "options=-csearch_path%3Dreports"

@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from reports_cli.db import connect
-from reports_cli.dburl import to_libpq
 from reports_cli.demo import SCALE_UNIT, SCALE_UNIT_HELP, load_demo_data
-from reports_cli.errors import ReportsError
-from reports_cli.paths import sql_dir
+from reports_core.db import connect
+from reports_core.dburl import to_libpq
+from reports_core.errors import ReportsError
+from reports_core.paths import sql_dir
 
 END = date(2026, 10, 31)
 TABLES = {

@@ -14,8 +14,8 @@ import psycopg
 import pytest
 
 from reports_cli import devdb, pgserver
-from reports_cli.dburl import to_libpq
-from reports_cli.errors import ReportsError
+from reports_core.dburl import to_libpq
+from reports_core.errors import ReportsError
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -1,4 +1,4 @@
-"""The output formats (reports_http.formats): negotiation, value fidelity, file names, streaming.
+"""The output formats (reports_core.formats): negotiation, value fidelity, file names, streaming.
 
 No database: rows are synthetic dicts shaped like a report's (date, bigint, numeric with
 trailing zeros, text with separators and Unicode, timestamptz, NULLs). Every format must give
@@ -31,7 +31,7 @@ import pytest
 from numeric_samples import NUMERIC_TEXTS
 from pypdf import PdfReader
 
-from reports_http.formats import (
+from reports_core.formats import (
     Column,
     Format,
     FormatError,
@@ -40,7 +40,7 @@ from reports_http.formats import (
     negotiate,
     render,
 )
-from reports_http.formats.xlsx import render_xlsx
+from reports_core.formats.xlsx import render_xlsx
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -445,7 +445,7 @@ PEAK_RSS_SCRIPT = textwrap.dedent(
     import sys
     sys.path.insert(0, "tests")  # as pytest imports the tests: their support modules are top-level
     from test_formats import STREAM_COLUMNS, synthetic_rows
-    from reports_http.formats import Format, ReportMeta, render
+    from reports_core.formats import Format, ReportMeta, render
 
     def kib(field):
         with open("/proc/self/status") as status:

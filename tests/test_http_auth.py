@@ -30,8 +30,8 @@ from http_support import (
     typed_params,
 )
 
-from reports_cli.db import connect
-from reports_cli.errors import ConfigError
+from reports_core.db import connect
+from reports_core.errors import ConfigError
 from reports_http.app import create_app
 
 RANGE = {"p_from": P_FROM, "p_to": P_TO}

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from http_support import P_FROM, P_TO, api, bearer, json_rows, refresh, sql_as_caller
 from prometheus_client.parser import text_string_to_metric_families
 
-from reports_cli.db import connect
+from reports_core.db import connect
 from reports_http.versions import DataVersions, SummaryVersion
 
 REPORT = "/reports/revenue_by_period"

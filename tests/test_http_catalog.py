@@ -17,10 +17,10 @@ import httpx
 import pytest
 from http_support import SECRET, api, bearer, json_rows, refresh, sql_as_caller
 
-from reports_cli.db import connect
 from reports_cli.devdb import free_port
-from reports_cli.migrate import migrate
-from reports_cli.paths import sql_dir
+from reports_core.db import connect
+from reports_core.migrate import migrate
+from reports_core.paths import sql_dir
 
 NEW_REPORT = """-- Report won_by_owner: won deals per owner in a range (added by a test, no Python change).
 

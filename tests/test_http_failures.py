@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from http_support import P_FROM, P_TO, api, bearer, refresh
 
-from reports_cli.db import connect
+from reports_core.db import connect
 
 RANGE = {"p_from": P_FROM, "p_to": P_TO}
 EXTRA_REPORTS = """

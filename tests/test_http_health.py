@@ -15,9 +15,9 @@ import pytest
 from fastapi.testclient import TestClient
 from psycopg import sql
 
-from reports_cli.db import connect
 from reports_cli.devdb import free_port
-from reports_cli.settings import Settings
+from reports_core.db import connect
+from reports_core.settings import Settings
 from reports_http.app import create_app
 
 JWT_SECRET = "a-test-secret-that-is-long-enough-for-hs256"  # REPORTS_AUTH=jwt (the default) needs a key

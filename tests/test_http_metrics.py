@@ -18,7 +18,7 @@ from http_support import P_FROM, P_TO, api, bearer, refresh
 from prometheus_client.parser import text_string_to_metric_families
 from psycopg import sql
 
-from reports_cli.db import connect
+from reports_core.db import connect
 from reports_http.observe import new_request_id
 
 FUNNEL = "/reports/stage_funnel"
@@ -158,6 +158,7 @@ def test_request_ids_are_echoed_or_made_and_server_timing_is_sent(url: str) -> N
 
 def test_log_lines_carry_the_request_id(url: str, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="reports_http")
+    caplog.set_level(logging.INFO, logger="reports_core")  # the catalog's lines
     with api(url) as client:
         started = client.post(
             "/refresh", json={"views": ["pipeline_open"]}, headers={**bearer(), "X-Request-Id": "req-42"}

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from http_support import api, bearer
 from psycopg import sql
 
-from reports_cli.db import connect
-from reports_cli.refresh import REFRESH_LOCK_KEY
+from reports_core.db import connect
+from reports_core.refresh import REFRESH_LOCK_KEY
 
 
 def refresher() -> dict[str, str]:

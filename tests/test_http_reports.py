@@ -27,7 +27,7 @@ from http_support import (
 )
 from pypdf import PdfReader
 
-from reports_cli.db import connect
+from reports_core.db import connect
 
 # Functions granted to reports_reader, read from the ACLs (a formulation independent of api_catalog()).
 GRANTED_TO_READER = """

@@ -28,8 +28,8 @@ import psycopg
 import pytest
 from capture_support import Conn, expected_differences, install_capture, quiet, refresh, verify_rows
 
-from reports_cli.db import connect
-from reports_cli.refresh import run_refresh
+from reports_core.db import connect
+from reports_core.refresh import run_refresh
 
 SEEDS = (1, 2, 3)
 BROKEN_SEEDS = range(1, 11)

@@ -36,8 +36,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_sta
 from psycopg import sql
 from reference import Reference, load_source
 
-from reports_cli.db import connect
-from reports_cli.paths import sql_dir
+from reports_core.db import connect
+from reports_core.paths import sql_dir
 
 Conn = psycopg.Connection[dict[str, Any]]
 

@@ -1,4 +1,4 @@
-"""The migration runner (reports_cli.migrate) against a real PostgreSQL.
+"""The migration runner (reports_core.migrate) against a real PostgreSQL.
 
 Tests that change sql/ work on a copy (``REPORTS_SQL_DIR``); every database is a fresh one, with the
 dev source contract (the repeatable adapter views read crm and audit) and no reports migrations.
@@ -18,9 +18,9 @@ import psycopg
 import pytest
 from psycopg import sql as psql
 
-from reports_cli.db import connect
-from reports_cli.errors import ReportsError
-from reports_cli.migrate import (
+from reports_core.db import connect
+from reports_core.errors import ReportsError
+from reports_core.migrate import (
     ADVISORY_LOCK_KEY,
     BOOTSTRAP,
     GRANTS_LAYER,
@@ -34,7 +34,7 @@ from reports_cli.migrate import (
     plan,
     status,
 )
-from reports_cli.paths import sql_dir
+from reports_core.paths import sql_dir
 
 ROLES = ("reports_reader", "reports_refresher", "reports_admin", "reports_api")
 

@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from reports_cli.db import connect
-from reports_cli.errors import ReportsError
-from reports_cli.migrate import ADVISORY_LOCK_KEY, GRANTS_LAYER, MigrationResult, discover, migrate
-from reports_cli.paths import PROJECT_ROOT, sql_dir
+from reports_core.db import connect
+from reports_core.errors import ReportsError
+from reports_core.migrate import ADVISORY_LOCK_KEY, GRANTS_LAYER, MigrationResult, discover, migrate
+from reports_core.paths import PROJECT_ROOT, sql_dir
 
 SCRIPT = PROJECT_ROOT / "scripts" / "migrate-local.sh"
 

@@ -21,7 +21,7 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 
-from reports_cli.db import connect
+from reports_core.db import connect
 
 Conn = psycopg.Connection[dict[str, Any]]
 Row = dict[str, Any]

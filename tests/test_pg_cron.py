@@ -22,10 +22,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from reports_cli.db import connect
 from reports_cli.devdb import Cluster
-from reports_cli.errors import ReportsError
 from reports_cli.pgserver import find_server
+from reports_core.db import connect
+from reports_core.errors import ReportsError
 
 Conn = psycopg.Connection[dict[str, Any]]
 JOB = "reports-refresh"
@@ -65,7 +65,7 @@ pytestmark = pytest.mark.skipif(
 def cron_url() -> Iterator[str]:
     """URL of database ``crm`` (contract, demo data, migrations, pg_cron) on a cluster of its own."""
     from reports_cli.demo import load_demo_data
-    from reports_cli.migrate import migrate
+    from reports_core.migrate import migrate
 
     # not pytest's tmp_path: as root it is private to root, and the cluster runs as `postgres`
     base = Path(tempfile.mkdtemp(prefix="reports-pgcron-test-"))

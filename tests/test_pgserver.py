@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from reports_cli import pgserver
-from reports_cli.errors import ConfigError, ReportsError
 from reports_cli.pgserver import ServerNotFound, embedded_bindir, find_server, system_bindirs
+from reports_core.errors import ConfigError, ReportsError
 
 NOTHING: tuple[str, ...] = ()  # no system search directories
 

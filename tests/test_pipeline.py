@@ -14,7 +14,7 @@ import pytest
 from numeric_samples import NUMERIC_TEXTS
 from psycopg import pq
 
-from reports_cli.db import connect
+from reports_core.db import connect
 from reports_http import pipeline
 from reports_http.pipeline import Statement
 

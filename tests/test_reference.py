@@ -27,7 +27,7 @@ from reference import (
     round_to,
 )
 
-from reports_cli.db import connect
+from reports_core.db import connect
 
 FULL = (date(2023, 11, 1), date(2026, 10, 31))
 ZONES = ("UTC", "America/New_York")

@@ -24,8 +24,8 @@ import pytest
 from psycopg import sql
 from reference import Source, days_between, load_source
 
-from reports_cli.db import connect
-from reports_cli.refresh import format_summary_table, run_refresh
+from reports_core.db import connect
+from reports_core.refresh import format_summary_table, run_refresh
 
 Conn = psycopg.Connection[dict[str, Any]]
 

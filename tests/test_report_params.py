@@ -20,8 +20,8 @@ import psycopg
 import pytest
 from psycopg import errors
 
-from reports_cli.db import connect
 from reports_cli.docs import write_metrics_doc
+from reports_core.db import connect
 
 Conn = psycopg.Connection[dict[str, Any]]
 

@@ -24,10 +24,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from reports_cli.db import connect
-from reports_cli.errors import ReportsError
-from reports_cli.refresh import REFRESH_LOCK_KEY, run_refresh
 from reports_cli.scheduler import Schedule, Scheduler, parse_interval
+from reports_core.db import connect
+from reports_core.errors import ReportsError
+from reports_core.refresh import REFRESH_LOCK_KEY, run_refresh
 
 Conn = psycopg.Connection[dict[str, Any]]
 ROOT = Path(__file__).resolve().parent.parent

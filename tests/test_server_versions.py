@@ -29,13 +29,13 @@ from fastapi.testclient import TestClient
 from psycopg import sql
 from reference import GRAINS
 
-from reports_cli.db import connect, require_supported_server
 from reports_cli.devdb import Cluster, free_port
-from reports_cli.errors import ReportsError
-from reports_cli.migrate import migrate
-from reports_cli.paths import PROJECT_ROOT
 from reports_cli.pgserver import ServerBinaries, embedded_bindir, server_version, system_bindirs
-from reports_cli.settings import Settings
+from reports_core.db import connect, require_supported_server
+from reports_core.errors import ReportsError
+from reports_core.migrate import migrate
+from reports_core.paths import PROJECT_ROOT
+from reports_core.settings import Settings
 from reports_http.app import create_app
 
 Conn = psycopg.Connection[dict[str, Any]]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from reports_cli.errors import ConfigError
-from reports_cli.settings import Settings, duration_ms, get_settings
+from reports_core.errors import ConfigError
+from reports_core.settings import Settings, duration_ms, get_settings
 
 ALL_VARS = [
     "REPORTS_DATABASE_URL",

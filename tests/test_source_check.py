@@ -16,11 +16,11 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 
-from reports_cli.db import connect
-from reports_cli.dburl import to_libpq
-from reports_cli.errors import ReportsError
-from reports_cli.paths import sql_dir
 from reports_cli.sources import SourceProblem, check_file, check_sources, format_problems
+from reports_core.db import connect
+from reports_core.dburl import to_libpq
+from reports_core.errors import ReportsError
+from reports_core.paths import sql_dir
 
 # The contract as docs/source-contract.md states it, written out independently of the check.
 CONTRACT = {

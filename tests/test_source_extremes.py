@@ -28,10 +28,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg import sql
 
-from reports_cli.db import connect
-from reports_cli.errors import ReportsError
-from reports_cli.paths import sql_dir
-from reports_cli.refresh import run_refresh
+from reports_core.db import connect
+from reports_core.errors import ReportsError
+from reports_core.paths import sql_dir
+from reports_core.refresh import run_refresh
 
 Conn = psycopg.Connection[dict[str, Any]]
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Database URLs for psql-only scripts: the bash twin of reports_cli/dburl.py (no Python needed).
+# Database URLs for psql-only scripts: the bash twin of reports_core/dburl.py (no Python needed).
 #
 # The platform writes REPORTS_DATABASE_URL as
 #   postgresql://user:pass@host:port/db?search_path=reports

@@ -22,7 +22,7 @@ from typing import Any
 
 from psycopg.types.numeric import Float4
 
-from reports_http.catalog import RESERVED, Parameter, Report
+from reports_core.catalog import RESERVED, Parameter, Report
 
 __all__ = ["RESERVED", "Paging", "ParamError", "params_used", "parse_paging", "parse_params", "parse_value"]
 MAX_VALUE_LENGTH = 10_000

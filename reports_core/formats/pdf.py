@@ -26,8 +26,8 @@ from typing import Any
 
 from fpdf import FPDF
 
-from reports_http.formats.encoding import close_rows, text_value
-from reports_http.formats.model import DEFAULT_PDF_MAX_ROWS, Column, ReportMeta
+from reports_core.formats.encoding import close_rows, text_value
+from reports_core.formats.model import DEFAULT_PDF_MAX_ROWS, Column, ReportMeta
 
 PORTRAIT_MAX_COLUMNS = 7
 MARGIN = 10.0  # mm

@@ -21,11 +21,11 @@ from typing import Any
 
 import psycopg
 
-from reports_cli.db import connect
-from reports_cli.errors import ReportsError
-from reports_http.formats import Column
+from reports_core.db import connect
+from reports_core.errors import ReportsError
+from reports_core.formats import Column
 
-log = logging.getLogger("reports_http.catalog")
+log = logging.getLogger("reports_core.catalog")
 
 Conn = psycopg.Connection[dict[str, Any]]
 #: Query-string names of the HTTP layer (paging, format): a report with a parameter so named is not exposed.

@@ -9,7 +9,7 @@ Used by the HTTP API and by ``reports export``::
 ``rows`` is any iterator of dict rows (a server-side cursor); JSON, NDJSON and CSV consume it
 lazily and yield chunks of about 64 KiB, XLSX spools to a temporary file (memory stays flat in
 all four), PDF reads at most ``pdf_max_rows`` rows. Each renderer closes ``rows`` (if it has a
-``close``) when done, early or not. Value encoding: see ``reports_http.formats.encoding``.
+``close``) when done, early or not. Value encoding: see ``reports_core.formats.encoding``.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from reports_http.formats.csv_format import render_csv
-from reports_http.formats.json_format import render_json
-from reports_http.formats.model import DEFAULT_PDF_MAX_ROWS, Column, Format, Rendered, ReportMeta
-from reports_http.formats.naming import content_disposition, download_filename
-from reports_http.formats.ndjson import render_ndjson
-from reports_http.formats.negotiation import FormatError, negotiate, parse_format
+from reports_core.formats.csv_format import render_csv
+from reports_core.formats.json_format import render_json
+from reports_core.formats.model import DEFAULT_PDF_MAX_ROWS, Column, Format, Rendered, ReportMeta
+from reports_core.formats.naming import content_disposition, download_filename
+from reports_core.formats.ndjson import render_ndjson
+from reports_core.formats.negotiation import FormatError, negotiate, parse_format
 
 __all__ = [
     "DEFAULT_PDF_MAX_ROWS",
@@ -59,11 +59,11 @@ def render(
     columns = list(columns)
     row_iter = iter(rows)
     if fmt is Format.PDF:
-        from reports_http.formats.pdf import render_pdf  # fpdf2 is slow to import: only when needed
+        from reports_core.formats.pdf import render_pdf  # fpdf2 is slow to import: only when needed
 
         body = render_pdf(columns, row_iter, meta, max_rows=pdf_max_rows)
     elif fmt is Format.XLSX:
-        from reports_http.formats.xlsx import render_xlsx
+        from reports_core.formats.xlsx import render_xlsx
 
         body = render_xlsx(columns, row_iter, meta)
     elif fmt is Format.CSV:

@@ -38,9 +38,9 @@ from typing import Any
 import psycopg
 from psycopg import pq
 
-from reports_cli.db import connect, require_supported_server
-from reports_cli.errors import ReportsError
-from reports_cli.paths import sql_dir
+from reports_core.db import connect, require_supported_server
+from reports_core.errors import ReportsError
+from reports_core.paths import sql_dir
 
 #: Key of the migration advisory lock: the ASCII bytes of ``reports`` read as a big-endian integer
 #: (``int.from_bytes(b"reports", "big")``). ``scripts/migrate-local.sh`` uses the same number.

@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from reports_http.formats.model import Column
+from reports_core.formats.model import Column
 
 CHUNK_SIZE = 64 * 1024
 _encode_basestring: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]

@@ -16,8 +16,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from reports_http.formats.encoding import chunked, close_rows, text_value
-from reports_http.formats.model import Column, ReportMeta
+from reports_core.formats.encoding import chunked, close_rows, text_value
+from reports_core.formats.model import Column, ReportMeta
 
 _NEEDS_QUOTES = re.compile(r'[",\r\n]')
 _NEVER_QUOTED = frozenset({int, Decimal, float, bool})

@@ -29,8 +29,8 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from reports_http.formats.encoding import CHUNK_SIZE, close_rows, text_value
-from reports_http.formats.model import Column, ReportMeta
+from reports_core.formats.encoding import CHUNK_SIZE, close_rows, text_value
+from reports_core.formats.model import Column, ReportMeta
 
 MAX_SHEET_ROWS = 1_048_576
 MAX_CELL_TEXT = 32_767

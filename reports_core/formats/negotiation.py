@@ -9,7 +9,7 @@ tie an exact media type beats a wildcard, then the range listed first wins, then
 
 from __future__ import annotations
 
-from reports_http.formats.model import XLSX_MEDIA_TYPE, Format
+from reports_core.formats.model import XLSX_MEDIA_TYPE, Format
 
 ACCEPTED_MEDIA_TYPES: dict[str, Format] = {
     "application/json": Format.JSON,

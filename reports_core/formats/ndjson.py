@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from reports_http.formats.encoding import chunked, close_rows, json_object_encoder
-from reports_http.formats.model import Column, ReportMeta
+from reports_core.formats.encoding import chunked, close_rows, json_object_encoder
+from reports_core.formats.model import Column, ReportMeta
 
 
 def render_ndjson(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from reports_cli.errors import ConfigError
+from reports_core.errors import ConfigError
 
 _SCHEMES = ("postgresql", "postgres")
 
@@ -69,13 +69,13 @@ def redact(url: str) -> str:
 
 
 def main() -> None:
-    """``python -m reports_cli.dburl URL`` prints the libpq form (for Makefile and scripts);
+    """``python -m reports_core.dburl URL`` prints the libpq form (for Makefile and scripts);
     ``--redact URL`` prints the URL with its password hidden."""
     args = sys.argv[1:]
     redacting = args[:1] == ["--redact"]
     args = args[1:] if redacting else args
     if len(args) != 1:
-        print("usage: python -m reports_cli.dburl [--redact] URL", file=sys.stderr)
+        print("usage: python -m reports_core.dburl [--redact] URL", file=sys.stderr)
         raise SystemExit(2)
     try:
         print(redact(args[0]) if redacting else to_libpq(args[0]))

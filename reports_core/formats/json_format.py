@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from reports_http.formats.encoding import chunked, close_rows, json_object_encoder, json_params, json_value
-from reports_http.formats.model import Column, ReportMeta
+from reports_core.formats.encoding import chunked, close_rows, json_object_encoder, json_params, json_value
+from reports_core.formats.model import Column, ReportMeta
 
 
 def meta_object(columns: Sequence[Column], meta: ReportMeta, row_count: int) -> str:

@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from reports_http.formats.model import Format, ReportMeta
+from reports_core.formats.model import Format, ReportMeta
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

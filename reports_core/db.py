@@ -8,8 +8,8 @@ import psycopg
 from psycopg import pq
 from psycopg.rows import dict_row
 
-from reports_cli.dburl import redact, to_libpq
-from reports_cli.errors import ReportsError
+from reports_core.dburl import redact, to_libpq
+from reports_core.errors import ReportsError
 
 
 def connect(
@@ -43,7 +43,7 @@ def require_supported_server(conn: psycopg.Connection[Any]) -> str:
 
     The rule is ``sql/bootstrap/server_version.sql``, the same file ``scripts/migrate-local.sh`` runs.
     """
-    from reports_cli.paths import sql_dir
+    from reports_core.paths import sql_dir
 
     check = sql_dir() / SERVER_VERSION_CHECK
     if not check.is_file():
