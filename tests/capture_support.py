@@ -8,6 +8,7 @@ the callers when their refresh times agree).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -79,22 +80,34 @@ def stored_columns(conn: Conn, table: str, *, with_clock: bool = True) -> list[s
     return [r["attname"] for r in rows if r["attname"] not in skip]
 
 
-def expected_differences(conn: Conn, *, with_clock: bool = False) -> dict[str, int]:
-    """Per summary: rows in the table but not in a full recompute plus rows the other way (EXCEPT ALL)."""
+def differences(
+    conn: Conn, other: Callable[[str], sql.Composable], *, with_clock: bool = False
+) -> dict[str, int]:
+    """Per summary: rows in the table but not in ``other(summary)`` (a FROM item) plus rows the other way
+    (EXCEPT ALL both ways, over the stored columns); summaries without a difference are left out."""
     out = {}
     for name in SUMMARIES:
         cols = sql.SQL(", ").join(map(sql.Identifier, stored_columns(conn, name, with_clock=with_clock)))
         query = sql.SQL(
             "SELECT (SELECT count(*) FROM (SELECT {cols} FROM reports.{table}"
-            "   EXCEPT ALL SELECT {cols} FROM reports.{compute}('(,)'::daterange)) AS a)"
-            " + (SELECT count(*) FROM (SELECT {cols} FROM reports.{compute}('(,)'::daterange)"
+            "   EXCEPT ALL SELECT {cols} FROM {other}) AS a)"
+            " + (SELECT count(*) FROM (SELECT {cols} FROM {other}"
             "   EXCEPT ALL SELECT {cols} FROM reports.{table}) AS b) AS n"
-        ).format(cols=cols, table=sql.Identifier(name), compute=sql.Identifier(f"compute_{name}"))
+        ).format(cols=cols, table=sql.Identifier(name), other=other(name))
         row = conn.execute(query).fetchone()
         assert row is not None
         if row["n"]:
             out[name] = row["n"]
     return out
+
+
+def expected_differences(conn: Conn, *, with_clock: bool = False) -> dict[str, int]:
+    """Per summary: rows in the table but not in a full recompute plus rows the other way (EXCEPT ALL)."""
+
+    def recompute(name: str) -> sql.Composable:
+        return sql.SQL("reports.{}('(,)'::daterange)").format(sql.Identifier(f"compute_{name}"))
+
+    return differences(conn, recompute, with_clock=with_clock)
 
 
 def verify_rows(conn: Conn) -> list[dict[str, Any]]:

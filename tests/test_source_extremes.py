@@ -23,7 +23,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from capture_support import SUMMARIES, expected_differences, install_capture, stored_columns
+from capture_support import SUMMARIES, differences, expected_differences, install_capture, stored_columns
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg import sql
@@ -160,17 +160,8 @@ def snapshot(conn: Conn) -> None:
 
 
 def differences_from_snapshot(conn: Conn) -> dict[str, int]:
-    out = {}
-    for name in SUMMARIES:
-        cols = sql.SQL(", ").join(map(sql.Identifier, stored_columns(conn, name, with_clock=False)))
-        query = sql.SQL(
-            "SELECT (SELECT count(*) FROM (SELECT {c} FROM reports.{t} EXCEPT ALL SELECT {c} FROM {s}) AS a)"
-            " + (SELECT count(*) FROM (SELECT {c} FROM {s} EXCEPT ALL SELECT {c} FROM reports.{t}) AS b) AS n"
-        ).format(c=cols, t=sql.Identifier(name), s=sql.Identifier(f"snap_{name}"))
-        n = conn.execute(query).fetchone()["n"]  # type: ignore[index]
-        if n:
-            out[name] = n
-    return out
+    """Per summary: how far it is from its copy of snapshot() (EXCEPT ALL both ways, no clock columns)."""
+    return differences(conn, lambda name: sql.Identifier(f"snap_{name}"))
 
 
 def check_consistent(conn: Conn) -> None:
